@@ -1,0 +1,1 @@
+"""mailrouter: a secure message-routing gateway for CPS defence correspondence over CJSM."""

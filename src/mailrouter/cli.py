@@ -1,0 +1,232 @@
+"""The `mailrouter` command (DESIGN §3).
+
+    mailrouter route [--mail-from A] [--rcpt A]... [--peer-ip IP] [--rules DIR]
+                     [--now ISO] [--json] FILE.eml...
+    mailrouter rules check [DIR]
+    mailrouter rules test [DIR] CORPUS_DIR
+
+`route` decides without delivering, with the same `decide` the server calls. The envelope of
+each file comes from the options, else its sidecar FILE.json, else defaults: the rules' front
+door as recipient, the header From as sender, 127.0.0.1 as peer, and the current time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mailrouter import corpus
+from mailrouter.decide import decide
+from mailrouter.dnskeys import lookup_keys
+from mailrouter.model import Action, Decision, Envelope
+from mailrouter.notices import bounce_lines, reject_text
+from mailrouter.parse.mime import read_message
+from mailrouter.paths import default_rules_dir
+from mailrouter.policy.addresses import mailbox_from_header
+from mailrouter.policy.auth import dkim_key_names, peer_is_trusted
+from mailrouter.rules.ruleset import Ruleset, RulesInvalid, load_ruleset
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args))
+    except RulesInvalid as exc:
+        print("mailrouter: the routing rules are not valid:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mailrouter", description="CPS defence mail gateway: route, check and serve."
+    )
+    commands = parser.add_subparsers(metavar="COMMAND")
+
+    route = commands.add_parser("route", help="decide what would happen to messages")
+    route.add_argument("files", nargs="+", metavar="FILE.eml")
+    route.add_argument("--mail-from", help="envelope sender (default: sidecar, else header From)")
+    route.add_argument("--rcpt", action="append", help="envelope recipient (repeatable)")
+    route.add_argument("--peer-ip", help="connecting IP address (default: sidecar, else 127.0.0.1)")
+    route.add_argument("--rules", type=Path, help="routing rules directory")
+    route.add_argument("--now", help="ISO date-time to decide at (default: sidecar, else now)")
+    route.add_argument("--json", action="store_true", help="one JSON decision per line")
+    route.add_argument("--dkim-keys", type=Path, help="JSON file: DKIM key DNS name -> TXT")
+    route.add_argument("--no-dns", action="store_true", help="never look DKIM keys up in DNS")
+    route.set_defaults(handler=_route)
+
+    rules = commands.add_parser("rules", help="check or test routing rules")
+    rules_commands = rules.add_subparsers(metavar="ACTION")
+    check = rules_commands.add_parser("check", help="validate a rules directory")
+    check.add_argument("directory", nargs="?", type=Path)
+    check.set_defaults(handler=_rules_check)
+    test = rules_commands.add_parser("test", help="run a corpus of samples against the rules")
+    test.add_argument("paths", nargs="+", type=Path, metavar="[DIR] CORPUS_DIR")
+    test.set_defaults(handler=_rules_test)
+    return parser
+
+
+# --- route ------------------------------------------------------------------------------
+
+
+def _route(args: argparse.Namespace) -> int:
+    ruleset = load_ruleset(args.rules or default_rules_dir())
+    static_keys: dict[str, bytes] | None = None
+    if args.dkim_keys:
+        data = json.loads(args.dkim_keys.read_text(encoding="utf-8"))
+        static_keys = {k.lower().rstrip("."): v.encode() for k, v in data.items()}
+    fixed_now = corpus.parse_now(args.now) if args.now else None
+    status = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            raw = path.read_bytes()
+            sidecar = corpus.read_sidecar(path)
+        except (OSError, ValueError) as exc:
+            print(f"mailrouter: {name}: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        envelope, now = _envelope(args, raw, sidecar, ruleset, static_keys, fixed_now)
+        decision = decide(envelope, raw, ruleset, now)
+        if args.json:
+            print(json.dumps(decision.to_json(file=name), ensure_ascii=False))
+        else:
+            print(explain(decision, name, ruleset))
+    return status
+
+
+def _envelope(
+    args: argparse.Namespace,
+    raw: bytes,
+    sidecar: corpus.Sidecar | None,
+    ruleset: Ruleset,
+    static_keys: dict[str, bytes] | None,
+    fixed_now: dt.datetime | None,
+) -> tuple[Envelope, dt.datetime]:
+    mail_from = args.mail_from or (sidecar.mail_from if sidecar else None)
+    if mail_from is None:
+        view = read_message(raw)
+        spec = mailbox_from_header(view.from_values[0]) if len(view.from_values) == 1 else None
+        mail_from = spec or ""
+    rcpt = tuple(args.rcpt or (sidecar.rcpt if sidecar and sidecar.rcpt else ()))
+    rcpt = rcpt or (ruleset.mailboxes.front_door[0],)
+    peer_ip = args.peer_ip or (sidecar.peer_ip if sidecar and sidecar.peer_ip else "127.0.0.1")
+    now = fixed_now or (sidecar.now if sidecar and sidecar.now else None)
+    now = now or dt.datetime.now(dt.UTC)
+    keys: dict[str, bytes] = {}
+    names = dkim_key_names(raw)
+    if names:
+        if static_keys is not None:
+            keys = {n: static_keys[n] for n in names if n in static_keys}
+        elif not args.no_dns and not peer_is_trusted(peer_ip, ruleset.senders.trusted_relays):
+            keys = lookup_keys(names)
+    return Envelope(mail_from, rcpt, peer_ip, keys), now
+
+
+def explain(decision: Decision, name: str, ruleset: Ruleset) -> str:
+    """A decision as a person reads it: outcome first, then what was found, then why."""
+    out = [name]
+    target = f" -> {decision.route} ({decision.mailbox})" if decision.route else ""
+    out.append(f"  {decision.action.value.upper()}{target}   [rule {decision.rule}]")
+    sender = decision.sender
+    out.append(
+        f"  sender     {sender.address or '(none)'} ({sender.sender_class.value}, "
+        f"{'verified' if sender.verified else 'not verified'})"
+    )
+    out.append(f"  URN        {decision.urn or '-'}")
+    court = decision.court
+    out.append(
+        f"  court      {court.name} ({court.type.value}, {court.area})"
+        if court
+        else "  court      -"
+    )
+    for defendant in decision.defendants or []:
+        born = defendant.dob.isoformat() if defendant.dob else "no date of birth"
+        out.append(f"  defendant  {defendant.name or '(no name)'}, {born}")
+    if not decision.defendants:
+        out.append("  defendant  -")
+    hearing = decision.hearing_date.isoformat() if decision.hearing_date else "-"
+    out.append(f"  hearing    {hearing}")
+    out.append(f"  nature     {decision.nature or '-'}")
+    out.append(f"  missing    {', '.join(decision.missing) or '-'}")
+    out.append(f"  tags       {', '.join(decision.tags) or '-'}")
+    out.append("  why:")
+    out.extend(f"    - {reason}" for reason in decision.reasons)
+    if decision.action is Action.BOUNCE:
+        out.append("  the sender is told:")
+        out.extend(f"    | {line}" for line in bounce_lines(decision, ruleset.notices))
+    elif decision.action is Action.REJECT:
+        out.append(f"  the sender is told: {reject_text(ruleset.notices)}")
+    return "\n".join(out) + "\n"
+
+
+# --- rules ------------------------------------------------------------------------------
+
+
+def _rules_check(args: argparse.Namespace) -> int:
+    directory = args.directory or default_rules_dir()
+    ruleset = load_ruleset(directory)
+    print(
+        f"{directory}: OK - {len(ruleset.rules)} rules, {len(ruleset.routes)} routes, "
+        f"{len(ruleset.gazetteer.courts)} courts, {len(ruleset.keyword_lists)} keyword lists, "
+        f"{len(ruleset.forces)} force codes (fingerprint {ruleset.fingerprint})"
+    )
+    return 0
+
+
+def _rules_test(args: argparse.Namespace) -> int:
+    if len(args.paths) == 1:
+        directory, corpus_dir = default_rules_dir(), args.paths[0]
+    elif len(args.paths) == 2:
+        directory, corpus_dir = args.paths
+    else:
+        print("usage: mailrouter rules test [DIR] CORPUS_DIR", file=sys.stderr)
+        return 2
+    ruleset = load_ruleset(directory)
+    cases = sorted(corpus_dir.glob("*.eml"))
+    passed = failed = 0
+    rows: list[tuple[str, str, str, str]] = []
+    for path in cases:
+        sidecar = corpus.read_sidecar(path)
+        if sidecar is None or sidecar.expect is None:
+            continue
+        raw = path.read_bytes()
+        envelope = Envelope(
+            sidecar.mail_from or "",
+            sidecar.rcpt or (ruleset.mailboxes.front_door[0],),
+            sidecar.peer_ip or "127.0.0.1",
+        )
+        now = sidecar.now or dt.datetime.now(dt.UTC)
+        got = decide(envelope, raw, ruleset, now).to_json(file=path.name)
+        problems = corpus.compare(sidecar.expect, got)
+        outcome = f"{got['action']}/{got['route'] or '-'}"
+        if problems:
+            failed += 1
+            rows.append(("FAIL", path.stem, outcome, "; ".join(problems)))
+        else:
+            passed += 1
+            rows.append(("pass", path.stem, outcome, ""))
+    if not rows:
+        print(f"{corpus_dir}: no cases with an 'expect' sidecar")
+        return 1
+    width = max(len(r[1]) for r in rows)
+    for verdict, case, outcome, detail in rows:
+        line = f"{verdict}  {case:<{width}}  {outcome:<22}"
+        print(f"{line}  {detail}".rstrip())
+    print(f"\n{passed} passed, {failed} failed, {len(rows)} cases ({directory} on {corpus_dir})")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

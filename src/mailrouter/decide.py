@@ -1,0 +1,108 @@
+"""decide(envelope, raw_bytes, ruleset, now) -> Decision: the one pure decision core.
+
+Pure: no sockets, files or clock. The SMTP server, the IMAP poller, the CLI and the tests all
+call this same function, so `mailrouter route file.eml` shows exactly what the server would
+do. Everything the decision depends on arrives as an argument: the envelope (with any DKIM
+keys the edge fetched), the original bytes, the ruleset, the time, and optionally which URNs
+were seen recently (for the `resubmission` tag).
+
+The steps, each of which adds its reasons: read the message (parse.mime), check the sender
+(policy.sender), read the request (parse.request), tag it (urgency, resubmission), then let the
+first matching rule of routing_rules/rules.yaml choose the action and route.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Container
+from zoneinfo import ZoneInfo
+
+from mailrouter.model import Action, Decision, Envelope
+from mailrouter.parse.mime import read_message
+from mailrouter.parse.request import Limits, read_request
+from mailrouter.policy.sender import check_sender
+from mailrouter.policy.urgency import is_urgent
+from mailrouter.rules.conditions import Facts
+from mailrouter.rules.ruleset import Ruleset
+
+LONDON = ZoneInfo("Europe/London")
+NOT_A_GATEWAY_ADDRESS = "not-a-gateway-address"
+NO_RULE = "no-rule-matched"
+
+
+def decide(
+    envelope: Envelope,
+    raw: bytes,
+    ruleset: Ruleset,
+    now: dt.datetime,
+    *,
+    recent_urns: Container[str] = (),
+) -> Decision:
+    today = (now if now.tzinfo else now.replace(tzinfo=dt.UTC)).astimezone(LONDON).date()
+    view = read_message(raw)
+    sender = check_sender(envelope, view, raw, ruleset.senders)
+    settings = ruleset.settings
+    request = read_request(
+        view,
+        ruleset.gazetteer,
+        ruleset.forces,
+        today,
+        Limits(settings.min_defendant_age, settings.max_defendant_age),
+    )
+
+    tags: list[str] = []
+    if is_urgent(request.hearing_date, today, settings.urgent_within_working_days):
+        tags.append("urgent")
+    if request.urn is not None and request.urn in recent_urns:
+        tags.append("resubmission")
+
+    reasons = [*sender.reasons, *request.reasons]
+    if tags:
+        reasons.append(f"tagged {', '.join(tags)}")
+
+    def decision(action: Action, route: str | None, rule: str) -> Decision:
+        mailbox = ruleset.routes[route].mailbox if route else None
+        return Decision(
+            action=action,
+            route=route,
+            mailbox=mailbox,
+            sender=sender.sender,
+            urn=request.urn,
+            court=request.court,
+            defendants=request.defendants,
+            hearing_date=request.hearing_date,
+            nature=request.nature,
+            missing=request.missing,
+            tags=tags,
+            rule=rule,
+            reasons=reasons,
+            subject=view.subject,
+            message_id=view.message_id,
+            details=request.details,
+        )
+
+    if not any(ruleset.is_front_door(r) for r in envelope.rcpt_tos):
+        reasons.append("no recipient is a gateway address; the gateway relays for nobody")
+        return decision(Action.REJECT, None, NOT_A_GATEWAY_ADDRESS)
+
+    facts = Facts(
+        sender_class=sender.sender.sender_class,
+        sender_verified=sender.sender.verified,
+        missing=tuple(request.missing),
+        ambiguous=request.ambiguous,
+        court=request.court,
+        urn=request.urn,
+        tags=tuple(tags),
+        subject_folded=request.subject_folded,
+        body_folded=request.body_folded,
+        keyword_lists=ruleset.keyword_lists,
+        case_lists=ruleset.case_lists,
+    )
+    fired = ruleset.first_rule(facts)
+    if fired is None:
+        reasons.append("no rule matched; held for a person to read")
+        return decision(Action.HOLD, ruleset.mailboxes.hold_route, NO_RULE)
+    rule, why = fired
+    reasons.append(f"rule {rule.name}: {'; '.join(why) if why else 'always applies'}")
+    route = rule.route if rule.action in (Action.DELIVER, Action.HOLD) else None
+    return decision(rule.action, route, rule.name)

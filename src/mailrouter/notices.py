@@ -1,0 +1,70 @@
+"""The words sent back to a sender, rendered from routing_rules/notices.yaml.
+
+A bounce names each missing item, says why it counts as missing, and shows a correct subject
+and body. It is used as the SMTP refusal text (so every line is short, ASCII-safe and free of
+control characters) and, in pull mode, as the body of a notice mail. It never contains a
+defendant's name or date of birth, and never echoes the message back.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+from mailrouter.model import Decision
+from mailrouter.rules.schema import Notices
+
+ITEM_NAMES = {
+    "urn": "URN",
+    "court": "court centre",
+    "defendant_name": "defendant's name",
+    "dob": "date of birth",
+    "hearing_date": "hearing date",
+    "nature": "nature of request",
+}
+EXAMPLE_URN = "20AB1234521"
+EXAMPLE_COURT = "Birmingham Magistrates' Court"
+WIDTH = 76
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean(text: str) -> str:
+    """One line of text safe to put in a header, an SMTP reply or a notice."""
+    return " ".join(_UNSAFE.sub(" ", text).split())
+
+
+def items_phrase(missing: list[str]) -> str:
+    return ", ".join(ITEM_NAMES.get(item, item) for item in missing)
+
+
+def bounce_summary(decision: Decision, notices: Notices) -> str:
+    return clean(notices.bounce.summary.format(items=items_phrase(decision.missing)))
+
+
+def bounce_lines(decision: Decision, notices: Notices) -> list[str]:
+    """The full bounce text as lines of at most WIDTH characters."""
+    text = notices.bounce
+    out: list[str] = [bounce_summary(decision, notices), ""]
+    out.extend(textwrap.wrap(clean(text.intro), WIDTH))
+    for item in decision.missing:
+        template = text.items.get(item)  # type: ignore[call-overload]
+        if template is None:
+            continue
+        line = clean(template.format(detail=clean(decision.details.get(item, ""))))
+        out.extend(textwrap.wrap(line, WIDTH, initial_indent="- ", subsequent_indent="  "))
+    out.append("")
+    out.append(clean(text.example_heading))
+    values = {
+        "urn": decision.urn or EXAMPLE_URN,
+        "court": decision.court.name if decision.court else EXAMPLE_COURT,
+    }
+    out.append("  " + clean(text.example_subject.format(**values)))
+    out.extend("  " + clean(line) for line in text.example_body.strip().splitlines())
+    if text.closing:
+        out.append("")
+        out.extend(textwrap.wrap(clean(text.closing), WIDTH))
+    return out
+
+
+def reject_text(notices: Notices) -> str:
+    return clean(notices.reject)

@@ -1,0 +1,106 @@
+"""UK dates as solicitors write them, always day first.
+
+`01/02/1990` is 1 February. Also `1.2.90`, `1-2-1990`, `1 Feb 90`, `1st of February 1990`,
+`Monday 3rd March 2025`, `February 1st 1990` and ISO `1990-02-01`. Month-first numeric dates
+are never read. A mention keeps its raw parts; the caller resolves it as a date of birth or a
+hearing date, because the two-digit-year pivot depends on which (DESIGN §4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+}  # fmt: skip
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_ORDINAL = r"(?:st|nd|rd|th)?"
+
+_DATE = re.compile(
+    # 01/02/1990, 1.2.90, 1-2-1990: the same separator twice
+    r"(?<![\w./-])(?P<nd>\d{1,2}) ?(?P<sep>[./-]) ?(?P<nm>\d{1,2}) ?(?P=sep) ?(?P<ny>\d{4}|\d{2})"
+    r"(?![\w]|[./-]\d)"
+    # 1990-02-01
+    r"|(?<![\w./-])(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?![\w]|[./-]\d)"
+    # 1st (of) February 1990, 1 Feb 90, 18 December
+    rf"|(?<![\w])(?P<td>\d{{1,2}}){_ORDINAL}(?: of)?[ -]+(?P<tm>{_MONTH})\b\.?"
+    r"(?:,? ?[ -]'?(?P<ty>\d{4}|\d{2})(?![\w]))?"
+    # February 1st 1990, February 1, 1990
+    rf"|\b(?P<um>{_MONTH})\.? (?P<ud>\d{{1,2}}){_ORDINAL},? (?P<uy>\d{{4}})(?![\w])",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DateMention:
+    day: int
+    month: int
+    year: int | None
+    year_digits: int  # 4, 2, or 0 when the year was left out
+    start: int
+    end: int
+
+
+def find_dates(text: str) -> list[DateMention]:
+    found: list[DateMention] = []
+    for m in _DATE.finditer(text):
+        if m.group("nd") is not None:
+            day, month, year_text = m.group("nd"), m.group("nm"), m.group("ny")
+            month_no = int(month)
+        elif m.group("iy") is not None:
+            day, month_no, year_text = m.group("id"), int(m.group("im")), m.group("iy")
+        elif m.group("td") is not None:
+            day, year_text = m.group("td"), m.group("ty")
+            month_no = _MONTHS[m.group("tm")[:3].lower()]
+        else:
+            day, year_text = m.group("ud"), m.group("uy")
+            month_no = _MONTHS[m.group("um")[:3].lower()]
+        day_no = int(day)
+        if not (1 <= day_no <= 31 and 1 <= month_no <= 12):
+            continue
+        year = int(year_text) if year_text else None
+        digits = len(year_text) if year_text else 0
+        found.append(DateMention(day_no, month_no, year, digits, m.start(), m.end()))
+    return found
+
+
+def _make(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def resolve_dob(mention: DateMention, today: dt.date) -> dt.date | None:
+    """A date of birth: a two-digit year takes the latest century that is not in the future
+    (`90` is 1990, `05` is 2005); a date with no year is no date of birth."""
+    if mention.year is None:
+        return None
+    if mention.year_digits == 4:
+        return _make(mention.year, mention.month, mention.day)
+    recent = _make(2000 + mention.year, mention.month, mention.day)
+    if recent is not None and recent <= today:
+        return recent
+    return _make(1900 + mention.year, mention.month, mention.day)
+
+
+def resolve_hearing(mention: DateMention, today: dt.date) -> dt.date | None:
+    """A hearing date: a two-digit year is this century (`26` is 2026); with no year, the
+    next such date from a month ago onwards (a hearing "on 18 December")."""
+    if mention.year is None:
+        this_year = _make(today.year, mention.month, mention.day)
+        if this_year is not None and this_year >= today - dt.timedelta(days=31):
+            return this_year
+        return _make(today.year + 1, mention.month, mention.day)
+    year = mention.year if mention.year_digits == 4 else 2000 + mention.year
+    return _make(year, mention.month, mention.day)
+
+
+def age_on(dob: dt.date, today: dt.date) -> int:
+    return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))

@@ -1,0 +1,115 @@
+"""Find the newest part of a message: the sender's own words, without quoted history.
+
+A reply or forward carries older messages below the new text, and an older URN or defendant
+in them is not this message's (DESIGN §4). We cut at the first reply/forward header that the
+common clients write (Outlook's "From: … Sent: …" block under a rule, "-----Original
+Message-----", "On … wrote:", forwarded-message banners), drop ">"-quoted lines, and stop at
+a signature delimiter. `core_text` further drops the greeting and everything from the
+valediction down (signature blocks and disclaimers), which is where the request itself lives.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ORIGINAL = re.compile(r"^-{2,} ?original message ?-{2,}$", re.IGNORECASE)
+_FORWARDED = re.compile(
+    r"^(?:-{2,} ?forwarded message ?-{2,}|begin forwarded message:?|-{2,} ?forwarded by\b.*)$",
+    re.IGNORECASE,
+)
+_RULE = re.compile(r"^_{8,}$")
+_FROM_LINE = re.compile(r"^\*?from:\*?\s", re.IGNORECASE)
+_SENT_LINE = re.compile(r"^\*?(?:sent|date):\*?\s", re.IGNORECASE)
+_WROTE = re.compile(r"\bwrote:$", re.IGNORECASE)
+_ON_LINE = re.compile(r"^on\s", re.IGNORECASE)
+_MOBILE_SIGNATURE = re.compile(r"^sent from my \w+", re.IGNORECASE)
+
+_VALEDICTION = re.compile(
+    r"^(?:(?:with )?(?:kind(?:est)?|best|warm(?:est)?|many)? ?regards|best wishes|"
+    r"(?:many )?thanks(?: again| in advance)?|thank you(?: in advance)?|with thanks|"
+    r"yours (?:faithfully|sincerely|truly)|all the best|cheers)[\s,.!]*$",
+    re.IGNORECASE,
+)
+_GREETING = re.compile(
+    r"^(?:dear\b.{0,60}|good (?:morning|afternoon|evening)\b.{0,40}|hi\b.{0,40}|hello\b.{0,40}|"
+    r"to whom it may concern[,.]?)$",
+    re.IGNORECASE,
+)
+
+
+def newest_part(text: str) -> tuple[str, bool]:
+    """The text before the first sign of quoted history, and whether anything was cut."""
+    lines = text.split("\n")
+    kept: list[str] = []
+    cut = False
+    for index, raw_line in enumerate(lines):
+        line = raw_line.strip()
+        if line.startswith(">"):
+            cut = True
+            continue
+        if line == "--":
+            break  # the signature delimiter ("-- ", RFC 3676 §4.3), however it was trimmed
+        if _starts_history(line, lines, index):
+            cut = True
+            break
+        if _MOBILE_SIGNATURE.match(line):
+            break
+        kept.append(raw_line)
+    return "\n".join(kept).strip(), cut
+
+
+def _starts_history(line: str, lines: list[str], index: int) -> bool:
+    if not line:
+        return False
+    if _ORIGINAL.match(line) or _FORWARDED.match(line):
+        return True
+    if _RULE.match(line):
+        return _from_follows(lines, index + 1, within=3)
+    if _FROM_LINE.match(line):
+        return _sent_follows(lines, index + 1, within=4)
+    if _ON_LINE.match(line):
+        if _WROTE.search(line):
+            return True
+        following = _next_nonblank(lines, index + 1)
+        return following is not None and len(line) < 200 and _WROTE.search(following) is not None
+    return False
+
+
+def _next_nonblank(lines: list[str], start: int) -> str | None:
+    for line in lines[start : start + 2]:
+        if line.strip():
+            return line.strip()
+    return None
+
+
+def _from_follows(lines: list[str], start: int, within: int) -> bool:
+    seen = 0
+    for line in lines[start:]:
+        stripped = line.strip()
+        if not stripped:
+            continue
+        seen += 1
+        if _FROM_LINE.match(stripped):
+            return True
+        if seen >= within:
+            return False
+    return False
+
+
+def _sent_follows(lines: list[str], start: int, within: int) -> bool:
+    return any(_SENT_LINE.match(line.strip()) for line in lines[start : start + within])
+
+
+def core_text(newest: str) -> str:
+    """The newest part without its greeting and without anything from the valediction down
+    (name, firm, address, disclaimers: text that mentions courts, POCA and so on in passing)."""
+    lines = newest.split("\n")
+    out: list[str] = []
+    for line in lines:
+        stripped = line.strip()
+        if not out and (not stripped or _GREETING.match(stripped)):
+            continue
+        if out and _VALEDICTION.match(stripped):
+            break
+        out.append(line)
+    return "\n".join(out).strip()

@@ -1,0 +1,96 @@
+"""The police/CPS Unique Reference Number (URN), as people actually type it.
+
+Eleven characters: a 2-digit force code, a station/unit code (a letter, then a letter or a
+digit: West Midlands has units such as `P1`), a 5-digit serial and a 2-digit year, with no
+check character: `20AB1234521`. Written with spaces, slashes, dashes or dots between the groups
+(`20 AB 12345 21`, `20/AB/12345/21`), in any case. A candidate counts only when its force code
+is a real one, which keeps phone numbers, PNC ids (`YY/NNNNNNNL`), court case numbers and
+custody numbers out. A labelled value that is *almost* a URN (`URN 20AB123421`, ten
+characters) is reported as a near miss so the bounce can say what a URN looks like.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container
+from dataclasses import dataclass
+
+_GAP = r"(?: ?[./-] ?| {1,2})?"
+_URN = re.compile(
+    rf"(?<![A-Za-z0-9])(\d\d){_GAP}([A-Za-z][A-Za-z0-9]){_GAP}(\d{{5}}){_GAP}(\d\d)(?![A-Za-z0-9])"
+)
+# What follows a URN label: the token(s) the sender meant as the URN, right or wrong.
+_LABELLED = re.compile(
+    r"\b(?:urn|cps urn|police urn|pti ?urn|your ref(?:erence)?|our ref(?:erence)?|ref(?:erence)?"
+    r"|case ref(?:erence)?)s?\b\.?(?: no\.?| number)?[:#.]?[ \t]*"
+    r"(?P<value>[A-Za-z0-9][A-Za-z0-9 ./-]{5,24}[A-Za-z0-9])",
+    re.IGNORECASE,
+)
+_SEPARATORS = re.compile(r"[\s./-]+")
+_VALID = re.compile(r"^\d\d[A-Z][A-Z0-9]\d{7}$")
+
+
+@dataclass(frozen=True, slots=True)
+class UrnScan:
+    urns: list[str]  # distinct valid URNs, in order of first appearance
+    near_misses: list[str]  # labelled values that look meant as a URN but are not one
+    unknown_forces: list[str]  # well-formed but with a force code that does not exist
+
+
+def normalise(text: str) -> str:
+    return _SEPARATORS.sub("", text).upper()
+
+
+def is_urn(value: str, forces: Container[str]) -> bool:
+    compact = normalise(value)
+    return bool(_VALID.match(compact)) and compact[:2] in forces
+
+
+def strip_urns(text: str) -> str:
+    """`text` with every URN-shaped token blanked out."""
+    return _URN.sub(" ", text)
+
+
+def scan_urns(text: str, forces: Container[str]) -> UrnScan:
+    urns: list[str] = []
+    unknown: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for m in _URN.finditer(text):
+        compact = "".join(m.groups()).upper()
+        spans.append(m.span())
+        if compact[:2] not in forces:
+            if compact not in unknown:
+                unknown.append(compact)
+            continue
+        if compact not in urns:
+            urns.append(compact)
+    near: list[str] = []
+    if "ref" in text.lower() or "urn" in text.lower():
+        for m in _LABELLED.finditer(text):
+            start = m.start("value")
+            if any(a <= start < b for a, b in spans):
+                continue
+            value = _trim_label_value(m.group("value"))
+            compact = normalise(value)
+            if _looks_meant_as_urn(compact) and compact not in near:
+                near.append(value)
+    return UrnScan(urns, near, unknown)
+
+
+def _trim_label_value(value: str) -> str:
+    # Stop at the first word that is plainly not part of a reference ("20AB12345 Birmingham").
+    parts = value.split()
+    kept: list[str] = []
+    for part in parts:
+        if kept and part.isalpha() and len(part) > 2:
+            break
+        kept.append(part)
+    return " ".join(kept).strip(" ./-")
+
+
+def _looks_meant_as_urn(compact: str) -> bool:
+    """Digits then letters then digits, 8 to 14 characters: the shape of a mistyped URN."""
+    if not 8 <= len(compact) <= 14 or not compact[:2].isdigit():
+        return False
+    letters = sum(ch.isalpha() for ch in compact)
+    return 1 <= letters <= 3 and not _VALID.match(compact)
