@@ -12,6 +12,7 @@ every other reason (addresses, firm names, DX numbers).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -27,6 +28,9 @@ _NOT_TOWNS = frozenset(
     case cases sent send transferred committed committal appeal matter new previous""".split()
 )
 _CONNECTORS = frozenset(("at", "in", "sitting"))
+# Qualifiers that mean a court only right after a town: alone, "the Crown" is the prosecution
+# ("whether the Crown will agree"), and "CC"/"MC" are too short to trust.
+_WEAK = frozenset((("crown",), ("cc",), ("mc",), ("youth",)))
 _NON_CRIMINAL = ("county court", "family court", "civil justice centre", "tribunal")
 
 
@@ -66,7 +70,7 @@ class Gazetteer:
         self._aliases: dict[tuple[str, ...], set[int]] = {}
         self._outside: set[tuple[str, ...]] = set()
         self._qualifiers: dict[tuple[str, ...], CourtType | None] = {}
-        self._hints: list[tuple[str, CourtType]] = []
+        self._hints: list[tuple[re.Pattern[str], CourtType]] = []
         for index, court in enumerate(spec.courts):
             for place in court.places:
                 self._places.setdefault(_key(place), set()).add(index)
@@ -80,7 +84,9 @@ class Gazetteer:
         for word in ("court", "courts", "justice centre", "law courts", "court centre"):
             self._qualifiers.setdefault(_key(word), None)
         for court_type, words in spec.type_hints.items():
-            self._hints.extend((fold(w), court_type) for w in words)
+            phrases = sorted({fold(w).strip() for w in words}, key=len, reverse=True)
+            alternation = "|".join(re.escape(p) for p in phrases)
+            self._hints.append((re.compile(f" (?:{alternation})(?= )"), court_type))
         starts: dict[str, int] = {}
         for table in (self._places, self._aliases, self._outside, self._qualifiers):
             for phrase in table:
@@ -89,21 +95,20 @@ class Gazetteer:
 
     # --- reading mentions ---------------------------------------------------------------
 
-    def mentions(self, text: str, *, bare_places: bool) -> tuple[list[Mention], set[CourtType]]:
-        """Court mentions in `text`, and the court types its free-standing words point to
-        ("in the Crown Court", "PTPH")."""
-        folded = fold(text)
+    def mentions(self, folded: str, *, bare_places: bool) -> tuple[list[Mention], set[CourtType]]:
+        """Court mentions in `folded` text (parse.text.fold), and the court types its
+        free-standing words point to ("in the Crown Court", "PTPH")."""
         tokens = folded.split()
         found: list[Mention] = []
-        hints: set[CourtType] = {t for phrase, t in self._hints if phrase in folded}
+        hints: set[CourtType] = {t for words, t in self._hints if words.search(folded)}
         pending: tuple[int, CourtType | None] | None = None  # a qualifier awaiting "at <town>"
+        starts = self._starts
         i = 0
-        while i < len(tokens):
-            limit = self._starts.get(tokens[i])
-            if limit is None:
-                i += 1
-                continue
-            length, kind, payload = self._longest(tokens, i, limit)
+        for start in [n for n, token in enumerate(tokens) if token in starts]:
+            if start < i:
+                continue  # inside a phrase already read
+            i = start
+            length, kind, payload = self._longest(tokens, i, starts[tokens[i]])
             if kind == "qualifier":
                 qualifier = payload if isinstance(payload, CourtType) else None
                 unknown = self._unknown_court(tokens, i, length, bare_places)
@@ -111,7 +116,7 @@ class Gazetteer:
                     found.append(unknown)
                     if qualifier is not None:
                         hints.add(qualifier)
-                elif qualifier is not None and " ".join(tokens[i : i + length]) not in ("cc", "mc"):
+                elif qualifier is not None and tuple(tokens[i : i + length]) not in _WEAK:
                     hints.add(qualifier)
                     pending = (i + length, qualifier)
                 i += length
@@ -189,6 +194,7 @@ class Gazetteer:
     # --- deciding -----------------------------------------------------------------------
 
     def resolve(self, subject: str, court_fields: list[str], body: str) -> CourtFinding:
+        """The court named by a message; every argument is folded text (parse.text.fold)."""
         named, subject_hints = self.mentions(subject, bare_places=True)
         for value in court_fields:
             more, _ = self.mentions(value, bare_places=True)

@@ -29,7 +29,7 @@ _DATE = re.compile(
     # 1990-02-01
     r"|(?<![\w./-])(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?![\w]|[./-]\d)"
     # 1st (of) February 1990, 1 Feb 90, 18 December
-    rf"|(?<![\w])(?P<td>\d{{1,2}}){_ORDINAL}(?: of)?[ -]+(?P<tm>{_MONTH})\b\.?"
+    rf"|(?<![\w])(?P<td>\d{{1,2}}){_ORDINAL}(?: of)?[ -]{{1,3}}(?P<tm>{_MONTH})\b\.?"
     r"(?:,? ?[ -]'?(?P<ty>\d{4}|\d{2})(?![\w]))?"
     # February 1st 1990, February 1, 1990
     rf"|\b(?P<um>{_MONTH})\.? (?P<ud>\d{{1,2}}){_ORDINAL},? (?P<uy>\d{{4}})(?![\w])",
@@ -50,23 +50,23 @@ class DateMention:
 def find_dates(text: str) -> list[DateMention]:
     found: list[DateMention] = []
     for m in _DATE.finditer(text):
-        if m.group("nd") is not None:
-            day, month, year_text = m.group("nd"), m.group("nm"), m.group("ny")
-            month_no = int(month)
-        elif m.group("iy") is not None:
-            day, month_no, year_text = m.group("id"), int(m.group("im")), m.group("iy")
-        elif m.group("td") is not None:
-            day, year_text = m.group("td"), m.group("ty")
-            month_no = _MONTHS[m.group("tm")[:3].lower()]
+        # Groups: nd sep nm ny | iy im id | td tm ty | um ud uy
+        nd, _, nm, ny, iy, im, iday, td, tm, ty, um, ud, uy = m.groups()
+        if nd is not None:
+            day, month_no, year_text = nd, int(nm), ny
+        elif iy is not None:
+            day, month_no, year_text = iday, int(im), iy
+        elif td is not None:
+            day, month_no, year_text = td, _MONTHS[tm[:3].lower()], ty
         else:
-            day, year_text = m.group("ud"), m.group("uy")
-            month_no = _MONTHS[m.group("um")[:3].lower()]
+            day, month_no, year_text = ud, _MONTHS[um[:3].lower()], uy
         day_no = int(day)
         if not (1 <= day_no <= 31 and 1 <= month_no <= 12):
             continue
         year = int(year_text) if year_text else None
-        digits = len(year_text) if year_text else 0
-        found.append(DateMention(day_no, month_no, year, digits, m.start(), m.end()))
+        found.append(
+            DateMention(day_no, month_no, year, len(year_text) if year_text else 0, *m.span())
+        )
     return found
 
 

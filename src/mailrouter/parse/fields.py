@@ -29,18 +29,20 @@ class Label(StrEnum):
 
 _LABELS: dict[Label, str] = {
     Label.DEFENDANT: (
-        r"(?:(?:(?:the |our )?defendant(?:'?s)?|client(?:'?s)?|accused)(?: (?:full )?names?)?"
+        r"(?:(?:(?:the |our |my )?(?:defendant(?:'?s)?|client(?:'?s)?|accused))"
+        r"(?: (?:full )?names?)?"
         r"|defendants|clients|name of (?:the )?(?:defendant|client)|(?:full )?name)"
-        r"(?:[ \t]*[(#]?\d{1,2}\)?)?|d ?\d{1,2}"  # "Defendant 2", "Defendant (2)", "D1"
+        r"(?: *[(#]?\d{1,2}\)?(?![\d/.]))?|d ?\d{1,2}"  # "Defendant 2", "Defendant (2)", "D1"
     ),
     Label.SURNAME: r"surname|family name|last name",
     Label.FORENAMES: r"fore ?names?|first names?|given names?|christian names?",
     Label.DOB: r"d\.? ?o\.? ?b\.?s?|dates? of birth|birth ?dates?|born",
     Label.HEARING: (
-        r"(?:date of (?:the )?(?:next )?(?:hearing|trial|appearance)|(?:next )?hearing(?: date)?"
+        # Longer forms first: the first alternative that fits is the one tried.
+        r"(?:date of (?:the )?(?:next )?(?:hearing|trial|appearance)"
+        r"|hearing (?:type|details)(?: and date)?|(?:next )?hearing(?: date)?"
         r"|next (?:court )?(?:date|appearance|listing)|listed(?: for| on| date)?"
-        r"|listing(?: date)?|court date|trial date|date listed|first appearance"
-        r"|hearing (?:type|details)(?: and date)?)"
+        r"|listing(?: date)?|court date|trial date|date listed|first appearance)"
     ),
     Label.NATURE: (
         r"nature(?: of (?:the )?(?:request|enquiry|inquiry|query|application|email))?"
@@ -52,11 +54,31 @@ _LABELS: dict[Label, str] = {
     Label.URN: r"(?:cps |police )?urn|(?:your|cps|case) ref(?:erence)?",
 }
 
-_ANY_LABEL = "|".join(f"(?P<{label.value}>{pattern})" for label, pattern in _LABELS.items())
 _PREFIX = r"^[ \t>*•·]*(?:\(?\d{1,2}[.)][ \t]+|[-–][ \t]+)?\*?"
 # A separator, or (for date labels only, checked in code) plain space before the value.
-_SEPARATOR = r"\*?[ \t]*(?P<sep>[:=|]|\t|[ \t][-–—][ \t]|[-–—](?=[ \t]))?[ \t]*"
-_LINE = re.compile(rf"{_PREFIX}(?:{_ANY_LABEL}){_SEPARATOR}(?P<value>.*)$", re.IGNORECASE)
+_SEPARATOR = r"\*? *(?P<sep>[:=|]|\t|[ \t][-–—][ \t]|[-–—](?=[ \t]))?\*?[ \t]*"
+_LINE = {
+    label: re.compile(rf"{_PREFIX}(?P<label>{pattern}){_SEPARATOR}(?P<value>.*)$", re.IGNORECASE)
+    for label, pattern in _LABELS.items()
+}
+# The first word of each label's forms (keep in step with _LABELS; test_fields checks every
+# form). A line's first word picks the few patterns worth trying, in _LABELS order.
+_FIRST_WORDS_OF = {
+    Label.DEFENDANT: "the our my defendant defendants client clients accused name full d",
+    Label.SURNAME: "surname family last",
+    Label.FORENAMES: "fore forename forenames first given christian",
+    Label.DOB: "d dob dobs date dates birth birthdate born",
+    Label.HEARING: "date hearing next listed listing court trial first",
+    Label.NATURE: "nature our request type details enquiry query purpose reason action application",
+    Label.COURT: "court venue location",
+    Label.URN: "cps police urn your case",
+}
+_CANDIDATES: dict[str, tuple[Label, ...]] = {}
+for _label in _LABELS:
+    for _word in _FIRST_WORDS_OF[_label].split():
+        _CANDIDATES[_word] = (*_CANDIDATES.get(_word, ()), _label)
+_FIRST_WORD = re.compile(r"[\W\d_]*([^\W\d_]+)")
+_DIGITS = re.compile(r"\d+")
 # A further label inside a value needs a colon: "… SMITH  DOB: 01/02/1990".
 _INNER = re.compile(
     r"(?:^|[\s,;(])(?P<label>d\.? ?o\.? ?b\.?|date of birth|hearing(?: date)?|next hearing"
@@ -114,26 +136,27 @@ def find_fields(lines: list[str]) -> list[Field]:
 def _match_label(line: str) -> tuple[Label, str, int | None] | None:
     if not line or len(line) > 2000:
         return None
-    m = _LINE.match(line)
-    if m is None:
+    word = _FIRST_WORD.match(line)
+    if word is None:
         return None
-    label = next(Label(name) for name, text in m.groupdict().items() if text and name in _NAMES)
-    value = m.group("value").strip()
-    if m.group("sep") is None:
-        # No separator: only a date label directly followed by a date reads as a field.
-        if label not in _DATE_LABELS or not _DATE_START.match(value):
-            return None
-    elif _SENTENCE_WORDS.match(value) and m.group("sep").strip() in ("-", "–", "—"):
-        return None
-    ordinal = None
-    if label is Label.DEFENDANT:
-        digits = _DIGITS.search(m.group("defendant"))
-        ordinal = int(digits.group(0)) if digits else None
-    return label, value, ordinal
-
-
-_NAMES = frozenset(label.value for label in Label)
-_DIGITS = re.compile(r"\d+")
+    for label in _CANDIDATES.get(word.group(1).lower(), ()):
+        m = _LINE[label].match(line)
+        if m is None:
+            continue
+        value = m.group("value").strip()
+        sep = m.group("sep")
+        if sep is None:
+            # No separator: only a date label directly followed by a date reads as a field.
+            if label not in _DATE_LABELS or not _DATE_START.match(value):
+                continue
+        elif sep.strip() in ("-", "–", "—") and _SENTENCE_WORDS.match(value):
+            continue
+        ordinal = None
+        if label is Label.DEFENDANT:
+            digits = _DIGITS.search(m.group("label"))
+            ordinal = int(digits.group(0)) if digits else None
+        return label, value, ordinal
+    return None
 
 
 def _next_value_line(lines: list[str], start: int) -> int | None:

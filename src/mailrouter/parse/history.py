@@ -23,6 +23,7 @@ _SENT_LINE = re.compile(r"^\*?(?:sent|date):\*?\s", re.IGNORECASE)
 _WROTE = re.compile(r"\bwrote:$", re.IGNORECASE)
 _ON_LINE = re.compile(r"^on\s", re.IGNORECASE)
 _MOBILE_SIGNATURE = re.compile(r"^sent from my \w+", re.IGNORECASE)
+_HISTORY_STARTS = frozenset("-_*FfOoBbSs")  # the first characters of every marker above
 
 _VALEDICTION = re.compile(
     r"^(?:(?:with )?(?:kind(?:est)?|best|warm(?:est)?|many)? ?regards|best wishes|"
@@ -30,6 +31,7 @@ _VALEDICTION = re.compile(
     r"yours (?:faithfully|sincerely|truly)|all the best|cheers)[\s,.!]*$",
     re.IGNORECASE,
 )
+_LONGEST_VALEDICTION = 40
 _GREETING = re.compile(
     r"^(?:dear\b.{0,60}|good (?:morning|afternoon|evening)\b.{0,40}|hi\b.{0,40}|hello\b.{0,40}|"
     r"to whom it may concern[,.]?)$",
@@ -49,18 +51,17 @@ def newest_part(text: str) -> tuple[str, bool]:
             continue
         if line == "--":
             break  # the signature delimiter ("-- ", RFC 3676 §4.3), however it was trimmed
-        if _starts_history(line, lines, index):
-            cut = True
-            break
-        if _MOBILE_SIGNATURE.match(line):
-            break
+        if line and line[0] in _HISTORY_STARTS:
+            if _starts_history(line, lines, index):
+                cut = True
+                break
+            if _MOBILE_SIGNATURE.match(line):
+                break
         kept.append(raw_line)
     return "\n".join(kept).strip(), cut
 
 
 def _starts_history(line: str, lines: list[str], index: int) -> bool:
-    if not line:
-        return False
     if _ORIGINAL.match(line) or _FORWARDED.match(line):
         return True
     if _RULE.match(line):
@@ -109,7 +110,7 @@ def core_text(newest: str) -> str:
         stripped = line.strip()
         if not out and (not stripped or _GREETING.match(stripped)):
             continue
-        if out and _VALEDICTION.match(stripped):
+        if out and len(stripped) < _LONGEST_VALEDICTION and _VALEDICTION.match(stripped):
             break
         out.append(line)
     return "\n".join(out).strip()

@@ -11,6 +11,7 @@ Never re-serialise a message from this view: delivery uses the original bytes.
 
 from __future__ import annotations
 
+import binascii
 import codecs
 import re
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 
+from mailrouter.parse.headers import content_type, split_message, text_value
 from mailrouter.parse.html import html_to_text
 
 # Bounds that keep a hostile message from costing more than a normal one.
@@ -29,7 +31,10 @@ MAX_PARTS = 200  # MIME parts we visit looking for the body
 MAX_DEPTH = 12  # multipart nesting we follow
 
 _PARSER = BytesParser(policy=compat32)
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]+")
+_TEXT_TYPES = ("text/plain", "text/html")
+_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=]+")
+_TOO_MANY = "the message has too many MIME parts to read them all"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _FOLD = re.compile(r"\r?\n[ \t]+")
 _SPACES = re.compile(r"[ \t\u00a0]{2,}")
 
@@ -60,52 +65,57 @@ class MessageView:
 
 def read_message(raw: bytes) -> MessageView:
     view = MessageView()
-    try:
-        msg = _PARSER.parsebytes(raw)
-    except RecursionError:
-        # Thousands of nested multiparts: read the headers, refuse to walk the structure.
-        msg = BytesParser(policy=compat32).parsebytes(raw, headersonly=True)
-        view.notes.append("the message nests too many MIME parts to read its body")
-        _read_headers(msg, view)
-        return view
-    _read_headers(msg, view)
-    part = _find_body_part(msg, view)
-    if part is not None:
-        text, is_html = _part_text(part, view)
-        view.body = text
-        view.body_is_html = is_html
-    elif not view.notes:
+    headers, body = split_message(raw)
+    mime = _read_headers(headers, view)
+    ctype, params = content_type(mime.get("content-type"))
+    if ctype.startswith("multipart/"):
+        text, is_html = _multipart_text(raw, view)
+    elif ctype in _TEXT_TYPES and not _is_attachment(mime.get("content-disposition")):
+        encoding = (mime.get("content-transfer-encoding") or "").strip().lower()
+        text, is_html = _text(_transfer_decode(body, encoding, view), ctype, params, view)
+    else:
         view.notes.append("the message has no readable text part")
+        return view
+    view.body, view.body_is_html = text, is_html
     return view
 
 
-def _read_headers(msg: Message, view: MessageView) -> None:
-    for name, value in msg.raw_items():
+_MIME_HEADERS = frozenset(("content-type", "content-transfer-encoding", "content-disposition"))
+
+
+def _read_headers(headers: list[tuple[str, bytes]], view: MessageView) -> dict[str, str]:
+    """Fill the view from the headers it needs; return the first of each MIME header."""
+    mime: dict[str, str] = {}
+    for name, value in headers:
         key = name.lower()
         if key == "subject" and not view.subject:
             view.subject = header_text(value)
         elif key == "from":
             view.from_values.append(header_text(value, decode_words=False))
+        elif key in _MIME_HEADERS:
+            mime.setdefault(key, text_value(value))
         elif key == "message-id" and view.message_id is None:
             view.message_id = header_text(value, decode_words=False).strip() or None
         elif key == "authentication-results":
             view.auth_results.append(header_text(value, decode_words=False))
         elif key == "dkim-signature":
             view.has_dkim_signature = True
+    return mime
 
 
-def header_text(value: str, *, decode_words: bool = True) -> str:
-    """A header value as one line of text: raw 8-bit recovered, RFC 2047 decoded, unfolded,
-    and with every control character (CR, LF and NUL included) turned into a space."""
-    if len(value) > MAX_HEADER_CHARS:
-        value = value[:MAX_HEADER_CHARS]
-    if _has_surrogates(value):
-        value = decode_bytes(value.encode("ascii", "surrogateescape"), "utf-8")
-    value = _FOLD.sub(" ", value)
+def header_text(raw: bytes, *, decode_words: bool = True) -> str:
+    """A header value as one line of text: 8-bit bytes decoded (UTF-8, else Windows-1252),
+    RFC 2047 words decoded, unfolded, and every control character (CR, LF and NUL included)
+    turned into a space."""
+    raw = raw[:MAX_HEADER_CHARS]
+    value = raw.decode("ascii") if raw.isascii() else decode_bytes(raw, "utf-8")
     if decode_words and "=?" in value:
-        value = _decode_words(value)
-    value = _CONTROL.sub(" ", value)
-    return _SPACES.sub(" ", value).strip()
+        value = _decode_words(_FOLD.sub(" ", value))
+    if not value.isprintable():  # CR, LF, TAB, NUL and the rest: each run one space
+        value = _CONTROL.sub(" ", value)
+    if "  " in value:
+        value = _SPACES.sub(" ", value)
+    return value.strip()
 
 
 def _decode_words(value: str) -> str:
@@ -147,34 +157,88 @@ def _known_charset(declared: str | None) -> str | None:
     name = _CHARSET_SUBSTITUTES.get(name, name)
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):  # unknown, or a name with a NUL in it
         return None
 
 
-def _has_surrogates(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _is_attachment(part: Message) -> bool:
-    disposition = part.get("content-disposition", "")
+def _is_attachment(disposition: object) -> bool:
     return isinstance(disposition, str) and disposition.strip().lower().startswith("attachment")
 
 
-def _find_body_part(msg: Message, view: MessageView) -> Message | None:
+def _transfer_decode(body: bytes, encoding: str, view: MessageView) -> bytes:
+    if len(body) > MAX_BODY_BYTES * 2:
+        view.notes.append("only the first part of a very long body was read")
+        body = body[: MAX_BODY_BYTES * 2]
+    if encoding == "base64":
+        return _base64(body, view)
+    if encoding == "quoted-printable":
+        return binascii.a2b_qp(body)
+    return body  # 7bit, 8bit, binary, or an encoding we do not know: the bytes as sent
+
+
+def _base64(body: bytes, view: MessageView) -> bytes:
+    """Lenient base64, as mail clients are: stray characters skipped, a broken last quantum
+    dropped rather than the whole body lost."""
+    data = _NOT_BASE64.sub(b"", body).rstrip(b"=")
+    data = data[: len(data) - len(data) % 4] if len(data) % 4 == 1 else data
+    try:
+        return binascii.a2b_base64(data + b"=" * (-len(data) % 4))
+    except binascii.Error:
+        view.notes.append("the body's base64 could not be decoded")
+        return b""
+
+
+def _text(data: bytes, ctype: str, params: dict[str, str], view: MessageView) -> tuple[str, bool]:
+    if len(data) > MAX_BODY_BYTES:
+        view.notes.append("only the first part of a very long body was read")
+        data = data[:MAX_BODY_BYTES]
+    text = decode_bytes(data, params.get("charset"))
+    is_html = ctype == "text/html"
+    if is_html:
+        text = html_to_text(text)
+    else:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if params.get("format", "").lower() == "flowed":
+            text = _unflow(text, params.get("delsp", "").lower() == "yes")
+    return text[:MAX_TEXT_CHARS], is_html
+
+
+def _multipart_text(raw: bytes, view: MessageView) -> tuple[str, bool]:
+    """The sender's own text in a multipart message: the standard library walks the structure
+    (compat32: fast), we pick the part and decode it."""
+    try:
+        msg = _PARSER.parsebytes(raw)
+    except RecursionError:
+        view.notes.append("the message nests too many MIME parts to read its body")
+        return "", False
+    found = _find_body_part(msg, view)
+    if found is None:
+        if not view.notes:
+            view.notes.append("the message has no readable text part")
+        return "", False
+    part, ctype = found
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001 - a transfer encoding the library cannot undo
+        data = None
+    if not isinstance(data, bytes):
+        view.notes.append("the body's transfer encoding could not be decoded")
+        return "", False
+    _, params = content_type(str(part.get("content-type", "")))
+    return _text(data, ctype, params, view)
+
+
+def _find_body_part(msg: Message, view: MessageView) -> tuple[Message, str] | None:
     """The part holding the sender's own text: text/plain preferred within an alternative,
     the first inline text part of a mixed or related message; attachments and forwarded
     message/rfc822 parts are never the body."""
     budget = [MAX_PARTS]
 
-    def visit(part: Message, depth: int) -> Message | None:
+    def visit(part: Message, depth: int) -> tuple[Message, str] | None:
         budget[0] -= 1
         if budget[0] < 0 or depth > MAX_DEPTH:
-            if "the message has too many MIME parts to read them all" not in view.notes:
-                view.notes.append("the message has too many MIME parts to read them all")
+            if _TOO_MANY not in view.notes:
+                view.notes.append(_TOO_MANY)
             return None
         ctype = part.get_content_type()
         if part.is_multipart():
@@ -182,56 +246,28 @@ def _find_body_part(msg: Message, view: MessageView) -> Message | None:
             if not isinstance(children, list):
                 return None
             if ctype == "multipart/alternative":
-                found = [visit(c, depth + 1) for c in children]
-                found = [f for f in found if f is not None]
-                plain = [f for f in found if f.get_content_type() == "text/plain"]
-                usable = [f for f in plain if _has_content(f)] or found
+                found = [hit for c in children if (hit := visit(c, depth + 1)) is not None]
+                plain = [hit for hit in found if hit[1] == "text/plain" and _has_content(hit[0])]
+                usable = plain or found
                 return usable[0] if usable else None
             for child in children:
                 hit = visit(child, depth + 1)
                 if hit is not None:
                     return hit
             return None
-        if ctype in ("text/plain", "text/html") and not _is_attachment(part):
-            return part
+        if ctype in _TEXT_TYPES and not _is_attachment(str(part.get("content-disposition", ""))):
+            return part, ctype
         return None
 
     return visit(msg, 0)
 
 
 def _has_content(part: Message) -> bool:
-    payload = part.get_payload()
-    return isinstance(payload, str) and bool(payload.strip())
-
-
-def _part_text(part: Message, view: MessageView) -> tuple[str, bool]:
-    payload = part.get_payload()
-    if isinstance(payload, str) and len(payload) > MAX_BODY_BYTES:
-        view.notes.append("only the first part of a very long body was read")
-        part.set_payload(payload[:MAX_BODY_BYTES])
     try:
         data = part.get_payload(decode=True)
-    except Exception:  # noqa: BLE001 - broken transfer encoding
-        data = None
-    if not isinstance(data, bytes):
-        view.notes.append("the body's transfer encoding could not be decoded")
-        return "", False
-    text = decode_bytes(data, part.get_param("charset") if _param_ok(part) else None)
-    is_html = part.get_content_type() == "text/html"
-    if is_html:
-        text = html_to_text(text)
-    else:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-        if str(part.get_param("format", "")).lower() == "flowed":
-            text = _unflow(text, str(part.get_param("delsp", "")).lower() == "yes")
-    if len(text) > MAX_TEXT_CHARS:
-        text = text[:MAX_TEXT_CHARS]
-    return text, is_html
-
-
-def _param_ok(part: Message) -> bool:
-    charset = part.get_param("charset")
-    return isinstance(charset, str)
+    except Exception:  # noqa: BLE001 - broken transfer encoding: nothing readable
+        return False
+    return isinstance(data, bytes) and bool(data.strip())
 
 
 def _unflow(text: str, delsp: bool) -> str:

@@ -9,7 +9,6 @@ dropped; a value that is plainly not a name ("TBC", "see above", "our client") i
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 
 _TITLES = frozenset("mr mrs ms miss mx dr master sir lady lord".split())
 _NOT_NAMES = frozenset(
@@ -29,6 +28,8 @@ _SPLIT = re.compile(r"\s*(?:;|\s&\s|\sand\s|\s\+\s)\s*", re.IGNORECASE)
 _TOKEN = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’.\-])*$")
 _PAREN = re.compile(r"\s*[(\[][^)\]]*[)\]]?")
 _TRAIL = re.compile(r"[\s,.:;\-–—]+$")
+_MARKS = ".'’-"
+_TWO_CAPITALS = re.compile(r"[A-Z\u00c0-\u00de\u0100-\u017f]{2}")
 
 
 def split_names(value: str) -> list[str]:
@@ -59,9 +60,14 @@ def _names_in_part(part: str) -> list[str]:
 
 
 def _surname_first(first: str, second: str) -> bool:
-    """ "SMITH, John" / "Van der Berg, Jan": a short surname piece, then given names."""
+    """ "SMITH, John" / "O'BRIEN, Seán" / "Smith, John": a surname (in capitals, or a single
+    word), then given names. "Andre Foster, Nathan Green" is two people."""
     head, tail = _tokens(first), _tokens(second)
-    return 1 <= len(head) <= 3 and 1 <= len(tail) <= 3
+    if not (1 <= len(head) <= 3 and 1 <= len(tail) <= 3):
+        return False
+    if all(_is_caps(t) for t in head) and not all(_is_caps(t) for t in tail):
+        return True
+    return len(head) == 1
 
 
 def _tokens(text: str) -> list[str]:
@@ -112,17 +118,17 @@ def _plausible(tokens: list[str]) -> bool:
         return False
     if any(t.lower().rstrip(".") in _NOT_NAMES for t in tokens):
         return False
-    return any(sum(ch.isalpha() for ch in t) >= 2 for t in tokens)
+    return any(len(t.strip(_MARKS)) >= 2 for t in tokens)
 
 
 def _is_caps(token: str) -> bool:
-    letters = [ch for ch in token if ch.isalpha()]
-    return len(letters) >= 2 and all(ch.isupper() for ch in letters)
+    """SMITH, O'BRIEN: at least two letters, all capitals."""
+    return token.isupper() and len(token.strip(_MARKS)) >= 2
 
 
 def _marked(token: str) -> bool:
-    """Two capitals in a row mark a surname the writer already capitalised."""
-    return any(a.isupper() and b.isupper() for a, b in pairwise(token))
+    """Two capitals in a row mark a surname the writer already capitalised (McALLISTER)."""
+    return _TWO_CAPITALS.search(token) is not None
 
 
 def _title(token: str) -> str:

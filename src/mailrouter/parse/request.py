@@ -30,8 +30,10 @@ _CLIENT_CUE = re.compile(
     r"|your defendant|the accused)[,:]?\s+(?:(?:is|was|named|called)\s+)?",
     re.IGNORECASE,
 )
+# No leading separator class: "[\s,]*\bdob" would rescan a long run of spaces from every
+# position (quadratic); the name before it is trimmed of punctuation anyway.
 _INLINE_DOB = re.compile(
-    r"[\s,(\[-]*\b(?:d\.? ?o\.? ?b\.?|date of birth|born(?: on)?|birth ?date)\b[\s:.-]*",
+    r"\b(?:d\.? ?o\.? ?b\.?|date of birth|born(?: on)?|birth ?date)\b[:.-]?[ \t]{0,3}",
     re.IGNORECASE,
 )
 _HEARING_CUE = re.compile(
@@ -44,6 +46,8 @@ _NOT_HEARING = re.compile(
     r"|interview(?:ed)?|offence|incident)[^\n]{0,20}$",
     re.IGNORECASE,
 )
+_HAS_DIGIT = re.compile(r"\d")
+_SEVERAL = re.compile(r"\s*(?:;|\s&\s|\sand\s)\s*")
 _RELATIVE_DAY = re.compile(r"^\W*(today|tomorrow)\b", re.IGNORECASE)
 _REQUEST_CUE = re.compile(
     r"\b(?:please|kindly|request|grateful|could you|can you|would you|we ask|we invite|we seek"
@@ -105,14 +109,16 @@ def read_request(
     lines = newest.split("\n")
     fields = find_fields(lines)
 
+    # Fold each text once: the court reader and the keyword lists share it. URNs are blanked
+    # first so their unit codes ("20CC…") cannot read as court words.
+    facts.subject_folded = fold(urns.strip_urns(view.subject))
+    facts.body_folded = fold(urns.strip_urns(core))
+
     _read_urn(facts, view.subject, fields, newest, forces)
-    _read_court(facts, view.subject, fields, core, gazetteer, forces)
+    _read_court(facts, fields, gazetteer)
     _read_defendants(facts, fields, core, today, limits)
     _read_hearing(facts, fields, core, view.subject, today)
-    _read_nature(facts, fields, core, view.subject)
-
-    facts.subject_folded = fold(view.subject)
-    facts.body_folded = fold(core)
+    _read_nature(facts, fields, lines, core, view.subject)
     return facts
 
 
@@ -163,18 +169,9 @@ def _read_urn(
 # --- court ----------------------------------------------------------------------------------
 
 
-def _read_court(
-    facts: RequestFacts,
-    subject: str,
-    fields: list[Field],
-    core: str,
-    gazetteer: Gazetteer,
-    forces: frozenset[str],
-) -> None:
-    # Blank out URNs so their unit codes ("20CC…") cannot read as court words.
-    clean_subject = urns.strip_urns(subject)
-    court_values = [f.value for f in fields if f.label is Label.COURT]
-    finding: CourtFinding = gazetteer.resolve(clean_subject, court_values, urns.strip_urns(core))
+def _read_court(facts: RequestFacts, fields: list[Field], gazetteer: Gazetteer) -> None:
+    court_values = [fold(f.value) for f in fields if f.label is Label.COURT]
+    finding: CourtFinding = gazetteer.resolve(facts.subject_folded, court_values, facts.body_folded)
     facts.court_status = finding.status
     facts.reasons.append(finding.reason)
     if finding.status is Status.FOUND:
@@ -273,8 +270,10 @@ def _read_defendants(
 
 def _names_with_dobs(value: str) -> list[tuple[str, DateMention | None]]:
     """Names in a defendant field, each with the date of birth written beside it."""
+    if not _HAS_DIGIT.search(value):
+        return [(name, None) for name in split_names(value)]
     out: list[tuple[str, DateMention | None]] = []
-    for chunk in re.split(r"\s*(?:;|\s&\s|\sand\s)\s*", value):
+    for chunk in _SEVERAL.split(value):
         dob: DateMention | None = None
         name_part = chunk
         marker = _INLINE_DOB.search(chunk)
@@ -357,13 +356,16 @@ def _read_hearing(
 # --- nature of the request ------------------------------------------------------------------
 
 
-def _read_nature(facts: RequestFacts, fields: list[Field], core: str, subject: str) -> None:
+def _read_nature(
+    facts: RequestFacts, fields: list[Field], lines: list[str], core: str, subject: str
+) -> None:
     for item in fields:
         if item.label is Label.NATURE and item.value.strip(" .-:"):
             facts.nature = _short(item.value)
             facts.reasons.append("nature of request from the labelled field")
             return
-    sentence = _request_sentence(core)
+    labelled = {lines[f.line].strip() for f in fields}
+    sentence = _request_sentence(core, labelled)
     if sentence:
         facts.nature = _short(sentence)
         facts.reasons.append("nature of request from the text of the body")
@@ -377,13 +379,13 @@ def _read_nature(facts: RequestFacts, fields: list[Field], core: str, subject: s
     facts.details["nature"] = "The message does not say what is being asked for."
 
 
-def _request_sentence(core: str) -> str | None:
+def _request_sentence(core: str, labelled: set[str]) -> str | None:
     """The first sentence outside the labelled fields that asks for something."""
     paragraphs: list[str] = []
     current: list[str] = []
     for line in core.split("\n"):
         stripped = line.strip()
-        if not stripped or _looks_like_field(stripped):
+        if not stripped or stripped in labelled:
             if current:
                 paragraphs.append(" ".join(current))
                 current = []
@@ -396,10 +398,6 @@ def _request_sentence(core: str) -> str | None:
             if _REQUEST_CUE.search(sentence):
                 return sentence.strip()
     return None
-
-
-def _looks_like_field(line: str) -> bool:
-    return bool(find_fields([line]))
 
 
 def _short(text: str) -> str:

@@ -65,7 +65,8 @@ def scan_urns(text: str, forces: Container[str]) -> UrnScan:
         if compact not in urns:
             urns.append(compact)
     near: list[str] = []
-    if "ref" in text.lower() or "urn" in text.lower():
+    lowered = text.lower() if not urns else ""  # near misses only matter without a URN
+    if "ref" in lowered or "urn" in lowered:
         for m in _LABELLED.finditer(text):
             start = m.start("value")
             if any(a <= start < b for a, b in spans):

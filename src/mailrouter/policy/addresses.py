@@ -8,6 +8,7 @@ quote or bracket) yields no address: the message is then not from a verifiable s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -21,8 +22,17 @@ class Address:
     ascii_only: bool  # the address was written entirely in ASCII
 
 
+# The usual shape, `Display Name <local@domain>` or `"Name" <local@domain>`, read in one step;
+# anything else goes through the full scanner below.
+_ATOMS = r'[^<>()"\[\],;:\s\\@]+'
+_SIMPLE = re.compile(rf'^\s*(?:"[^"\\]*"|[^"<>()\[\],;:@\\]*)\s*<({_ATOMS}@{_ATOMS})>\s*$')
+
+
 def mailbox_from_header(value: str) -> str | None:
     """The addr-spec of a From header holding exactly one mailbox, else None."""
+    simple = _SIMPLE.match(value)
+    if simple is not None:
+        return simple.group(1)
     angle: list[str] = []
     outside: list[str] = []
     in_quote = escaped = False

@@ -16,6 +16,7 @@ import ipaddress
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 
 import dkim
 
@@ -30,7 +31,10 @@ _PUBLIC_SUFFIXES = frozenset(
 )
 _COMMENT = re.compile(r"\([^()]*\)")
 _RESULT = re.compile(r"^\s*([a-z0-9-]+)\s*=\s*([a-z]+)\b(.*)$", re.IGNORECASE | re.DOTALL)
-_PROPERTY = re.compile(r"([a-z0-9-]+)\.([a-z0-9-]+)\s*=\s*(\"[^\"]*\"|[^\s;]+)", re.IGNORECASE)
+# The lookbehind makes a match start only at a token's start, keeping the scan linear.
+_PROPERTY = re.compile(
+    r"(?<![a-z0-9.-])([a-z0-9-]+)\.([a-z0-9-]+)\s*=\s*(\"[^\"]*\"|[^\s;]+)", re.IGNORECASE
+)
 _DKIM_TAGS = re.compile(rb"(?:^|;)\s*([a-z])\s*=\s*([^;]*)", re.IGNORECASE)
 _QUIET = logging.getLogger("mailrouter.dkim")
 _QUIET.addHandler(logging.NullHandler())
@@ -47,13 +51,21 @@ def aligned(signing_domain: str, from_domain: str) -> bool:
 
 
 def peer_is_trusted(peer_ip: str, relays: Sequence[IPNetwork]) -> bool:
+    address = _ip(peer_ip)
+    return address is not None and any(
+        address.version == net.version and address in net for net in relays
+    )
+
+
+@lru_cache(maxsize=4096)
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        address = ipaddress.ip_address(peer_ip.split("%", 1)[0])
+        address = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
-        return False
+        return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address.version == net.version and address in net for net in relays)
+        return address.ipv4_mapped
+    return address
 
 
 def auth_results_pass(

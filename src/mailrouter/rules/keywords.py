@@ -1,12 +1,14 @@
 """Named keyword lists (POCA, CCU, and whatever ops add) matched against folded text.
 
 Phrases are plain words compared after folding, so "s.16 statement", "S16 Statement" and
-"s 16 statement" are one phrase. Patterns are RE2 regular expressions: ops may write them, and
-RE2 matches in time linear in the text, so no pattern can hang the gateway on hostile input.
+"s 16 statement" are one phrase; a list's phrases are escaped and searched as one
+alternation. Patterns are RE2 regular expressions: ops may write them, and RE2 matches in
+time linear in the text, so no pattern can hang the gateway on hostile input.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import re2
@@ -35,19 +37,23 @@ def compile_pattern(pattern: str) -> re2._Regexp:
 @dataclass(frozen=True, slots=True)
 class KeywordMatcher:
     name: str
-    phrases: tuple[str, ...]
+    phrases: re.Pattern[str] | None  # every phrase, escaped, as one alternation
     patterns: tuple[re2._Regexp, ...]
 
     @classmethod
     def build(cls, name: str, spec: KeywordList) -> KeywordMatcher:
-        phrases = tuple(sorted({fold(p) for p in spec.phrases if fold(p).strip()}, key=len))
+        folded = sorted({fold(p).strip() for p in spec.phrases if fold(p).strip()}, key=len)
+        # Escaped literals only, longest first: a linear scan however hostile the text.
+        alternation = "|".join(re.escape(p) for p in reversed(folded))
+        phrases = re.compile(f" (?:{alternation})(?= )") if folded else None
         return cls(name, phrases, tuple(compile_pattern(p) for p in spec.patterns))
 
     def find(self, folded: str) -> str | None:
         """The first phrase or pattern found in `folded` text, for the decision's reasons."""
-        for phrase in self.phrases:
-            if phrase in folded:
-                return phrase.strip()
+        if self.phrases is not None:
+            m = self.phrases.search(folded)
+            if m is not None:
+                return m.group(0).strip()
         for pattern in self.patterns:
             m = pattern.search(folded)
             if m is not None:

@@ -1,0 +1,112 @@
+"""Shared fixtures: the bundled ruleset, the shared corpus, and a builder for test messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from mailrouter.decide import decide
+from mailrouter.model import Decision, Envelope
+from mailrouter.rules.ruleset import Ruleset, load_ruleset
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES_DIR = ROOT / "routing_rules"
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus"
+FRONT_DOOR = "defence.westmidlands@cps.gov.uk"
+SENDER = "a.solicitor@smithlaw.co.uk.cjsm.net"
+NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)  # a Monday
+
+STANDARD_BODY = (
+    "Dear Sir/Madam,\n\n"
+    "Defendant: John SMITH\n"
+    "Date of birth: 01/02/1990\n"
+    "Hearing date: 15/12/2026\n"
+    "Nature of request: please serve IDPC.\n\n"
+    "Kind regards\nA Solicitor\nSmith Law LLP\n"
+)
+
+
+@pytest.fixture(scope="session")
+def ruleset() -> Ruleset:
+    return load_ruleset(RULES_DIR)
+
+
+def build_message(
+    subject: str = "URN 20AB1234521 - Birmingham MC - R v SMITH",
+    body: str = STANDARD_BODY,
+    *,
+    sender: str = SENDER,
+    from_header: str | None = None,
+    content_type: str = 'text/plain; charset="utf-8"',
+    encoding: str = "8bit",
+    extra_headers: list[str] | None = None,
+    body_bytes: bytes | None = None,
+) -> bytes:
+    """A raw RFC 5322 message with CRLF line endings."""
+    headers = [
+        f"From: {from_header if from_header is not None else f'A Solicitor <{sender}>'}",
+        f"To: CPS West Midlands Defence <{FRONT_DOOR}>",
+        f"Subject: {subject}",
+        f"Date: {format_datetime(NOW)}",
+        "Message-ID: <test@smithlaw.co.uk>",
+        "MIME-Version: 1.0",
+        f"Content-Type: {content_type}",
+        f"Content-Transfer-Encoding: {encoding}",
+        *(extra_headers or []),
+    ]
+    payload = body_bytes if body_bytes is not None else body.replace("\n", "\r\n").encode()
+    return ("\r\n".join(headers) + "\r\n\r\n").encode() + payload
+
+
+Decider = Callable[..., Decision]
+
+
+@pytest.fixture
+def route(ruleset: Ruleset) -> Decider:
+    """Decide a message built from keyword arguments (see build_message)."""
+
+    def run(
+        subject: str = "URN 20AB1234521 - Birmingham MC - R v SMITH",
+        body: str = STANDARD_BODY,
+        *,
+        raw: bytes | None = None,
+        mail_from: str = SENDER,
+        rcpt: tuple[str, ...] = (FRONT_DOOR,),
+        peer_ip: str = "127.0.0.1",
+        now: dt.datetime = NOW,
+        dkim_keys: dict[str, bytes] | None = None,
+        recent_urns: tuple[str, ...] = (),
+        rules: Ruleset | None = None,
+        **build: object,
+    ) -> Decision:
+        message = raw if raw is not None else build_message(subject, body, **build)  # type: ignore[arg-type]
+        envelope = Envelope(mail_from, rcpt, peer_ip, dkim_keys or {})
+        return decide(envelope, message, rules or ruleset, now, recent_urns=recent_urns)
+
+    return run
+
+
+RulesMaker = Callable[[dict[str, tuple[str, str]]], Ruleset]
+
+
+@pytest.fixture
+def tmp_rules(tmp_path: Path) -> RulesMaker:
+    """A copy of the bundled rules with text replaced: {file: (old, new)}."""
+
+    def make(edits: dict[str, tuple[str, str]]) -> Ruleset:
+        target = tmp_path / "routing_rules"
+        shutil.copytree(RULES_DIR, target, dirs_exist_ok=True)
+        for name, (old, new) in edits.items():
+            path = target / name
+            text = path.read_text()
+            assert old in text, f"{old!r} not in {name}"
+            path.write_text(text.replace(old, new))
+        return load_ruleset(target)
+
+    return make

@@ -1,0 +1,111 @@
+"""The mailrouter command, run as a user would run it (a real process)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import CORPUS, ROOT, RULES_DIR, build_message
+
+MAILROUTER = str(Path(sys.executable).with_name("mailrouter"))
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([MAILROUTER, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_route_json_one_line_per_file() -> None:
+    files = sorted(CORPUS.glob("*.eml"))[:5]
+    result = run("route", "--json", *map(str, files))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5
+    decisions = [json.loads(line) for line in lines]
+    assert [d["file"] for d in decisions] == [str(f) for f in files]
+    assert set(decisions[0]) == {
+        "file", "action", "route", "mailbox", "sender", "urn", "court", "defendants",
+        "hearing_date", "nature", "missing", "tags", "rule", "reasons",
+    }  # fmt: skip
+
+
+def test_route_uses_sidecar_and_options_override_it() -> None:
+    case = CORPUS / "reject-cjsm-untrusted-peer.eml"
+    assert json.loads(run("route", "--json", str(case)).stdout)["action"] == "reject"
+    trusted = json.loads(run("route", "--json", "--peer-ip", "127.0.0.1", str(case)).stdout)
+    assert trusted["action"] == "deliver"
+
+
+def test_route_without_sidecar_uses_defaults(tmp_path: Path) -> None:
+    eml = tmp_path / "plain.eml"
+    eml.write_bytes(build_message())
+    decision = json.loads(
+        run("route", "--json", "--now", "2026-11-23T10:00:00+00:00", str(eml)).stdout
+    )
+    # Delivered, so the default recipient was the front door and the sender the header From.
+    assert decision["action"] == "deliver" and decision["route"] == "magistrates"
+    assert decision["sender"]["address"] == "a.solicitor@smithlaw.co.uk.cjsm.net"
+    bad_rcpt = run("route", "--json", "--rcpt", "someone@example.com", str(eml))
+    assert json.loads(bad_rcpt.stdout)["rule"] == "not-a-gateway-address"
+
+
+def test_route_explains_in_words() -> None:
+    result = run("route", str(CORPUS / "bounce-several-missing.eml"))
+    out = result.stdout
+    assert "BOUNCE" in out and "[rule missing-information]" in out
+    assert "the sender is told:" in out and "Court centre, in the subject" in out
+    assert "why:" in out
+
+
+def test_route_reports_unreadable_file_and_continues(tmp_path: Path) -> None:
+    good = CORPUS / "mags-idpc-plain.eml"
+    result = run("route", "--json", str(tmp_path / "absent.eml"), str(good))
+    assert result.returncode == 1 and "absent.eml" in result.stderr
+    assert json.loads(result.stdout)["action"] == "deliver"
+
+
+def test_route_with_invalid_rules(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, rules)
+    (rules / "rules.yaml").write_text("rules: [}\n")
+    result = run("route", "--rules", str(rules), str(CORPUS / "mags-idpc-plain.eml"))
+    assert result.returncode == 1 and "rules.yaml:1:" in result.stderr
+
+
+def test_rules_check() -> None:
+    result = run("rules", "check", str(RULES_DIR))
+    assert result.returncode == 0 and "OK" in result.stdout
+
+
+def test_rules_check_failure(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, rules)
+    path = rules / "mailboxes.yaml"
+    path.write_text(path.read_text().replace("subject_tag: MAGS", "subject_tag: 'MAGS!!'"))
+    result = run("rules", "check", str(rules))
+    assert result.returncode == 1
+    assert "mailboxes.yaml:" in result.stderr and "routes.magistrates.subject_tag" in result.stderr
+
+
+def test_rules_test_passes_on_the_corpus() -> None:
+    result = run("rules", "test", str(RULES_DIR), str(CORPUS))
+    assert result.returncode == 0, result.stdout
+    assert "0 failed" in result.stdout.splitlines()[-1]
+
+
+def test_rules_test_fails_on_a_wrong_expectation(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / "mags-idpc-plain.eml", corpus / "case.eml")
+    sidecar = json.loads((CORPUS / "mags-idpc-plain.json").read_text())
+    sidecar["expect"]["route"] = "crown_court"
+    (corpus / "case.json").write_text(json.dumps(sidecar))
+    result = run("rules", "test", str(RULES_DIR), str(corpus))
+    assert result.returncode == 1
+    assert "FAIL  case" in result.stdout and "route: want 'crown_court'" in result.stdout
+
+
+def test_rules_test_with_no_cases_fails(tmp_path: Path) -> None:
+    assert run("rules", "test", str(RULES_DIR), str(tmp_path)).returncode == 1
