@@ -12,11 +12,11 @@ every other reason (addresses, firm names, DX numbers).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 from mailrouter.model import Court, CourtType
+from mailrouter.parse.phrases import phrase_regex
 from mailrouter.parse.text import fold
 from mailrouter.rules.schema import Courts, CourtSpec
 
@@ -28,9 +28,11 @@ _NOT_TOWNS = frozenset(
     case cases sent send transferred committed committal appeal matter new previous""".split()
 )
 _CONNECTORS = frozenset(("at", "in", "sitting"))
+_LEAD_INS = frozenset(("at", "in", "before", "to", "from"))
+_GENERIC = ("court", "courts", "justice centre", "law courts", "court centre")
 # Qualifiers that mean a court only right after a town: alone, "the Crown" is the prosecution
 # ("whether the Crown will agree"), and "CC"/"MC" are too short to trust.
-_WEAK = frozenset((("crown",), ("cc",), ("mc",), ("youth",)))
+_WEAK = frozenset(("crown", "cc", "mc", "youth"))
 _NON_CRIMINAL = ("county court", "family court", "civil justice centre", "tribunal")
 
 
@@ -66,128 +68,114 @@ class Gazetteer:
     def __init__(self, spec: Courts) -> None:
         self.specs: list[CourtSpec] = list(spec.courts)
         self.courts: list[Court] = [Court(c.name, c.type, c.area) for c in spec.courts]
-        self._places: dict[tuple[str, ...], set[int]] = {}
-        self._aliases: dict[tuple[str, ...], set[int]] = {}
-        self._outside: set[tuple[str, ...]] = set()
-        self._qualifiers: dict[tuple[str, ...], CourtType | None] = {}
-        self._hints: list[tuple[re.Pattern[str], CourtType]] = []
+        # Every phrase the reader knows, with what it is. A phrase listed twice keeps its
+        # first meaning in this order: court alias, town, town outside the area, qualifier,
+        # hearing type, non-criminal court.
+        kinds: dict[str, tuple[str, object]] = {}
+        places: dict[str, set[int]] = {}
+        aliases: dict[str, set[int]] = {}
         for index, court in enumerate(spec.courts):
-            for place in court.places:
-                self._places.setdefault(_key(place), set()).add(index)
             for alias in court.aliases:
-                self._aliases.setdefault(_key(alias), set()).add(index)
+                aliases.setdefault(_key(alias), set()).add(index)
+            for place in court.places:
+                places.setdefault(_key(place), set()).add(index)
+        for phrase, ids in aliases.items():
+            kinds.setdefault(phrase, ("alias", frozenset(ids)))
+        for phrase, ids in places.items():
+            kinds.setdefault(phrase, ("place", frozenset(ids)))
         for place in spec.out_of_area:
-            self._outside.add(_key(place))
+            kinds.setdefault(_key(place), ("outside", None))
         for court_type, words in spec.qualifiers.items():
             for word in words:
-                self._qualifiers[_key(word)] = court_type
-        for word in ("court", "courts", "justice centre", "law courts", "court centre"):
-            self._qualifiers.setdefault(_key(word), None)
+                kinds.setdefault(_key(word), ("qualifier", court_type))
+        for word in _GENERIC:
+            kinds.setdefault(word, ("qualifier", None))
         for court_type, words in spec.type_hints.items():
-            phrases = sorted({fold(w).strip() for w in words}, key=len, reverse=True)
-            alternation = "|".join(re.escape(p) for p in phrases)
-            self._hints.append((re.compile(f" (?:{alternation})(?= )"), court_type))
-        starts: dict[str, int] = {}
-        for table in (self._places, self._aliases, self._outside, self._qualifiers):
-            for phrase in table:
-                starts[phrase[0]] = max(starts.get(phrase[0], 0), len(phrase))
-        self._starts = starts
+            for word in words:
+                kinds.setdefault(_key(word), ("hint", court_type))
+        for word in _NON_CRIMINAL:
+            kinds.setdefault(word, ("non-criminal", None))
+        kinds.pop("", None)
+        self._kinds = kinds
+        self._regex = phrase_regex(kinds)
 
     # --- reading mentions ---------------------------------------------------------------
 
     def mentions(self, folded: str, *, bare_places: bool) -> tuple[list[Mention], set[CourtType]]:
         """Court mentions in `folded` text (parse.text.fold), and the court types its
         free-standing words point to ("in the Crown Court", "PTPH")."""
-        tokens = folded.split()
         found: list[Mention] = []
-        hints: set[CourtType] = {t for words, t in self._hints if words.search(folded)}
+        hints: set[CourtType] = set()  # from hearing types only a court of one kind holds
+        loose: set[CourtType] = set()  # from qualifiers standing alone ("in the Crown Court")
+        if self._regex is None:
+            return found, hints
+        kinds = self._kinds
+        hits = [(m.start(), m.end(), m.group(1)) for m in self._regex.finditer(folded)]
         pending: tuple[int, CourtType | None] | None = None  # a qualifier awaiting "at <town>"
-        starts = self._starts
-        i = 0
-        for start in [n for n, token in enumerate(tokens) if token in starts]:
-            if start < i:
-                continue  # inside a phrase already read
-            i = start
-            length, kind, payload = self._longest(tokens, i, starts[tokens[i]])
+        k = 0
+        while k < len(hits):
+            start, end, phrase = hits[k]
+            kind, payload = kinds[phrase]
+            k += 1
+            if kind == "hint":
+                hints.add(payload)  # type: ignore[arg-type]
+                continue
+            if kind == "non-criminal":
+                continue
             if kind == "qualifier":
                 qualifier = payload if isinstance(payload, CourtType) else None
-                unknown = self._unknown_court(tokens, i, length, bare_places)
+                unknown = self._unknown_court(folded, start, phrase, bare_places)
                 if unknown is not None:
                     found.append(unknown)
                     if qualifier is not None:
-                        hints.add(qualifier)
-                elif qualifier is not None and tuple(tokens[i : i + length]) not in _WEAK:
-                    hints.add(qualifier)
-                    pending = (i + length, qualifier)
-                i += length
+                        loose.add(qualifier)
+                elif qualifier is not None and phrase not in _WEAK:
+                    loose.add(qualifier)
+                    pending = (end, qualifier)
                 continue
-            if kind is None:
-                i += 1
-                continue
-            end = i + length
-            qualifier, qlen = self._qualifier_at(tokens, end)
-            prefixed = pending is not None and _connected(tokens, pending[0], i)
-            if qlen == 0 and prefixed and pending is not None:
+            # A town, an alias, or a town outside the area: what follows it qualifies it.
+            qualifier, qualified, non_criminal, seen_end = None, False, False, end
+            if k < len(hits) and hits[k][0] == end:
+                next_kind, next_payload = kinds[hits[k][2]]
+                if next_kind == "qualifier":
+                    qualifier = next_payload if isinstance(next_payload, CourtType) else None
+                    qualified, seen_end = True, hits[k][1]
+                    k += 1
+                elif next_kind == "non-criminal":
+                    non_criminal, seen_end = True, hits[k][1]
+                    k += 1
+            prefixed = pending is not None and _connected(folded[pending[0] : start])
+            if not qualified and prefixed and pending is not None:
                 qualifier = pending[1]
                 if qualifier is not None:
-                    hints.discard(qualifier)  # it named this court; it is not a free hint
-            text_seen = " ".join(tokens[i : end + qlen])
+                    loose.discard(qualifier)  # it named this court; it is not a loose hint
+            pending = None
+            text_seen = folded[start + 1 : seen_end]
             if kind == "outside":
-                if qlen or prefixed or bare_places:
+                if qualified or prefixed or bare_places:
                     found.append(Mention(frozenset(), qualifier, True, text_seen, outside=True))
-            elif self._non_criminal(tokens, end):
+            elif non_criminal:
                 found.append(Mention(frozenset(), None, True, text_seen, outside=True))
             else:
-                explicit = kind == "alias" or qlen > 0 or prefixed
-                after_v = i > 0 and tokens[i - 1] == "v"  # "R v Dudley": a surname
+                explicit = kind == "alias" or qualified or prefixed
+                after_v = folded[start - 2 : start] == " v"  # "R v Dudley": a surname
                 if (explicit or bare_places) and not (after_v and not explicit):
-                    found.append(
-                        Mention(frozenset(payload), qualifier, explicit, text_seen)  # type: ignore[arg-type]
-                    )
-            pending = None
-            i = end + qlen
-        return found, hints
-
-    def _longest(self, tokens: list[str], i: int, limit: int) -> tuple[int, str | None, object]:
-        for length in range(min(limit, len(tokens) - i), 0, -1):
-            phrase = tuple(tokens[i : i + length])
-            if phrase in self._aliases:
-                return length, "alias", self._aliases[phrase]
-            if phrase in self._places:
-                return length, "place", self._places[phrase]
-            if phrase in self._outside:
-                return length, "outside", None
-            if phrase in self._qualifiers:
-                return length, "qualifier", self._qualifiers[phrase]
-        return 1, None, None
-
-    def _qualifier_at(self, tokens: list[str], i: int) -> tuple[CourtType | None, int]:
-        best: tuple[CourtType | None, int] = (None, 0)
-        for length in range(1, 5):
-            phrase = tuple(tokens[i : i + length])
-            if len(phrase) < length:
-                break
-            if phrase in self._qualifiers:
-                best = (self._qualifiers[phrase], length)
-        return best
-
-    def _non_criminal(self, tokens: list[str], end: int) -> bool:
-        following = " ".join(tokens[end : end + 3])
-        return following.startswith(_NON_CRIMINAL)
+                    found.append(Mention(payload, qualifier, explicit, text_seen))  # type: ignore[arg-type]
+        return found, hints | loose
 
     def _unknown_court(
-        self, tokens: list[str], i: int, length: int, bare_places: bool
+        self, folded: str, start: int, phrase: str, bare_places: bool
     ) -> Mention | None:
         """ "Manchester Crown Court": a qualified court whose town is not in the gazetteer."""
-        phrase = " ".join(tokens[i : i + length])
-        if phrase in ("court", "courts", "justice centre", "law courts", "court centre"):
+        if phrase in _GENERIC:
             return None
-        if i == 0:
+        before = folded[max(0, start - 60) : start].split()
+        if not before:
             return None
-        town = tokens[i - 1]
+        town = before[-1]
         if town in _NOT_TOWNS or not town.isalpha() or len(town) < 3:
             return None
-        if not bare_places and (i < 2 or tokens[i - 2] not in ("at", "in", "before", "to", "from")):
+        if not bare_places and (len(before) < 2 or before[-2] not in _LEAD_INS):
             return None
         return Mention(frozenset(), None, True, f"{town} {phrase}", outside=True)
 
@@ -287,14 +275,14 @@ class Gazetteer:
         )
 
 
-def _key(text: str) -> tuple[str, ...]:
-    return tuple(fold(text).split())
+def _key(text: str) -> str:
+    return fold(text).strip()
 
 
-def _connected(tokens: list[str], after: int, place: int) -> bool:
+def _connected(between: str) -> bool:
     """ "crown court at birmingham": only connector words between a qualifier and a town."""
-    between = tokens[after:place]
-    return 0 < len(between) <= 2 and all(t in _CONNECTORS for t in between)
+    words = between.split()
+    return 0 < len(words) <= 2 and all(w in _CONNECTORS for w in words)
 
 
 def _display(folded: str) -> str:

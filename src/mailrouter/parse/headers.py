@@ -10,17 +10,30 @@ decision: the media type and the `charset`, `format`, `delsp` and `boundary` par
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
+# Patterns start with a literal newline (one is put before the block) so the engine jumps from
+# line to line instead of trying every byte.
 # One header field: its name, and its value with any folded continuation lines.
-_FIELD = re.compile(rb"([\x21-\x39\x3b-\x7e]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)(?:\n|$)")
+_FIELD = re.compile(rb"\n([\x21-\x39\x3b-\x7e]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)")
+# A line that starts neither a field nor a continuation.
+_NOT_A_FIELD = re.compile(rb"\n(?![\x21-\x39\x3b-\x7e]+:|[ \t])")
 _MBOX_FROM = re.compile(rb"From [^\n]*\n")
 _PARAM = re.compile(r';\s*([A-Za-z0-9!#$%&\'*+.^_`|~-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
 MAX_HEADER_BYTES = 256 * 1024
 
 
 def split_message(raw: bytes) -> tuple[list[tuple[str, bytes]], bytes]:
-    """(headers in order as (name, raw value), body bytes). Values keep their folding; most
-    are never looked at, so decoding them is left to whoever reads one."""
+    """(every header in order as (name, raw value), body bytes). Values keep their folding;
+    decoding is left to whoever reads one."""
+    block, body = header_block(raw)
+    fields = _FIELD.finditer(b"\n" + block)
+    return [(m.group(1).decode("ascii"), m.group(2)) for m in fields], body
+
+
+def header_block(raw: bytes) -> tuple[bytes, bytes]:
+    """(the header block, the body): the block ends at the first empty line, or at the first
+    line that is neither a header field nor a continuation (the standard library's rule)."""
     end, gap = raw.find(b"\r\n\r\n"), 4
     lf_end = raw.find(b"\n\n", 0, end if end >= 0 else len(raw))
     if lf_end >= 0:
@@ -29,16 +42,27 @@ def split_message(raw: bytes) -> tuple[list[tuple[str, bytes]], bytes]:
     if len(block) > MAX_HEADER_BYTES:
         block = block[:MAX_HEADER_BYTES]
     start = _MBOX_FROM.match(block)
-    position = start.end() if start else 0
-    headers: list[tuple[str, bytes]] = []
-    for m in _FIELD.finditer(block, position):
-        if m.start() != position:
-            break  # a line that is neither a header nor a continuation: the body starts there
-        headers.append((m.group(1).decode("ascii"), m.group(2)))
-        position = m.end()
-    if position < len(block):
-        return headers, raw[position:].lstrip(b"\r\n") if end < 0 else raw[position:]
-    return headers, b"" if end < 0 else raw[end + gap :]
+    if start is not None:
+        block, raw = block[start.end() :], raw[start.end() :]
+    stray = _NOT_A_FIELD.search(b"\n" + block) if block else None
+    if stray is not None:  # offsets are one more than in `block`, for the newline added
+        return block[: max(0, stray.start() - 1)], raw[stray.start() :]
+    return block, (b"" if end < 0 else raw[len(block) + gap :])
+
+
+def wanted_fields(block: bytes, names: frozenset[str]) -> list[tuple[str, bytes]]:
+    """Only the named fields of a header block, in order, as (lower-case name, raw value):
+    the regex engine skips the rest (Received, ARC, X-headers…) without Python looking."""
+    found = _pattern(names).finditer(b"\n" + block)
+    return [(m.group(1).decode("ascii").lower(), m.group(2)) for m in found]
+
+
+@lru_cache(maxsize=16)
+def _pattern(names: frozenset[str]) -> re.Pattern[bytes]:
+    alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(
+        rb"\n(" + alternation.encode() + rb"):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)", re.IGNORECASE
+    )
 
 
 def text_value(value: bytes) -> str:

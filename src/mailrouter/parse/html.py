@@ -41,7 +41,7 @@ _MANY_NEWLINES = re.compile(r"\n{3,}")
 
 
 def html_to_text(markup: str) -> str:
-    lower = markup.translate(_ASCII_LOWER)
+    lower = markup.lower() if markup.isascii() else markup.translate(_ASCII_LOWER)
     out: list[str] = []
     pos = 0
     quote_depth = 0
@@ -82,7 +82,9 @@ def html_to_text(markup: str) -> str:
             close_gt = markup.find(">", end)
             pos = size if close_gt < 0 else close_gt + 1
             continue
-        if not closing and any(marker in tag for marker in _HISTORY_MARKERS):
+        # Reply/forward markers are attributes; most tags have none worth checking.
+        attributed = "id" in tag or "class" in tag
+        if attributed and not closing and any(marker in tag for marker in _HISTORY_MARKERS):
             break
         if name == "blockquote":
             quote_depth = max(0, quote_depth - 1) if closing else quote_depth + 1
@@ -104,6 +106,6 @@ def html_to_text(markup: str) -> str:
             out.append(" " if cell_depth else "\n")
             if name == "hr" and quote_depth == 0:
                 out.append("________________________________\n")
-    text = html.unescape("".join(out))
-    lines = [_CELL_GAP.sub("\t", _BLANKS.sub(" ", line)).strip() for line in text.split("\n")]
+    text = _CELL_GAP.sub("\t", _BLANKS.sub(" ", html.unescape("".join(out))))
+    lines = [line.strip() for line in text.split("\n")]
     return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()

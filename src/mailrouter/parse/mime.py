@@ -1,10 +1,12 @@
 """Read the parts of a raw message that a decision needs, quickly and defensively.
 
-The standard library's modern header parser (`policy.default`) is over ten times slower than
-the compat32 machinery, so the message is parsed with compat32 and only the few headers and
-the one body part we read are decoded: RFC 2047 words, declared charsets (with a fallback when
-the declaration lies), quoted-printable, base64 and format=flowed. Nothing here raises on
-hostile input: a part that cannot be read is recorded in `notes` and skipped.
+Building a full Message tree costs far more than the decision needs (the modern header
+parser is over ten times slower than compat32, and even compat32 builds every part), so the
+headers are split once (parse.headers), the body part is found without a tree
+(parse.multipart), and only what is read is decoded: RFC 2047 words with the standard
+library's decode_header, declared charsets (with a fallback when the declaration lies),
+quoted-printable, base64 and format=flowed. Nothing here raises on hostile input: what cannot
+be read is recorded in `notes` and skipped.
 
 Never re-serialise a message from this view: delivery uses the original bytes.
 """
@@ -16,24 +18,17 @@ import codecs
 import re
 from dataclasses import dataclass, field
 from email.header import decode_header
-from email.message import Message
-from email.parser import BytesParser
-from email.policy import compat32
 
-from mailrouter.parse.headers import content_type, split_message, text_value
+from mailrouter.parse.headers import content_type, header_block, text_value, wanted_fields
 from mailrouter.parse.html import html_to_text
+from mailrouter.parse.multipart import TEXT_TYPES, Budget, find_text_part
 
 # Bounds that keep a hostile message from costing more than a normal one.
 MAX_HEADER_CHARS = 4_000  # a decoded header value we look at
 MAX_BODY_BYTES = 2_000_000  # encoded body part we are willing to decode
 MAX_TEXT_CHARS = 200_000  # decoded text we hand to the extractors
-MAX_PARTS = 200  # MIME parts we visit looking for the body
-MAX_DEPTH = 12  # multipart nesting we follow
 
-_PARSER = BytesParser(policy=compat32)
-_TEXT_TYPES = ("text/plain", "text/html")
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=]+")
-_TOO_MANY = "the message has too many MIME parts to read them all"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _FOLD = re.compile(r"\r?\n[ \t]+")
 _SPACES = re.compile(r"[ \t\u00a0]{2,}")
@@ -65,12 +60,20 @@ class MessageView:
 
 def read_message(raw: bytes) -> MessageView:
     view = MessageView()
-    headers, body = split_message(raw)
-    mime = _read_headers(headers, view)
+    block, body = header_block(raw)
+    mime = _read_headers(wanted_fields(block, _WANTED), view)
     ctype, params = content_type(mime.get("content-type"))
     if ctype.startswith("multipart/"):
-        text, is_html = _multipart_text(raw, view)
-    elif ctype in _TEXT_TYPES and not _is_attachment(mime.get("content-disposition")):
+        budget = Budget()
+        part = find_text_part(body, ctype, params, budget)
+        if budget.exhausted:
+            view.notes.append("the message has too many MIME parts to read them all")
+        if part is None:
+            view.notes.append("the message has no readable text part")
+            return view
+        data = _transfer_decode(part.payload, part.encoding, view)
+        text, is_html = _text(data, part.ctype, part.params, view)
+    elif ctype in TEXT_TYPES and not _is_attachment(mime.get("content-disposition")):
         encoding = (mime.get("content-transfer-encoding") or "").strip().lower()
         text, is_html = _text(_transfer_decode(body, encoding, view), ctype, params, view)
     else:
@@ -81,13 +84,15 @@ def read_message(raw: bytes) -> MessageView:
 
 
 _MIME_HEADERS = frozenset(("content-type", "content-transfer-encoding", "content-disposition"))
+_WANTED = _MIME_HEADERS | {
+    "subject", "from", "message-id", "authentication-results", "dkim-signature"
+}  # fmt: skip
 
 
 def _read_headers(headers: list[tuple[str, bytes]], view: MessageView) -> dict[str, str]:
     """Fill the view from the headers it needs; return the first of each MIME header."""
     mime: dict[str, str] = {}
-    for name, value in headers:
-        key = name.lower()
+    for key, value in headers:
         if key == "subject" and not view.subject:
             view.subject = header_text(value)
         elif key == "from":
@@ -201,73 +206,6 @@ def _text(data: bytes, ctype: str, params: dict[str, str], view: MessageView) ->
         if params.get("format", "").lower() == "flowed":
             text = _unflow(text, params.get("delsp", "").lower() == "yes")
     return text[:MAX_TEXT_CHARS], is_html
-
-
-def _multipart_text(raw: bytes, view: MessageView) -> tuple[str, bool]:
-    """The sender's own text in a multipart message: the standard library walks the structure
-    (compat32: fast), we pick the part and decode it."""
-    try:
-        msg = _PARSER.parsebytes(raw)
-    except RecursionError:
-        view.notes.append("the message nests too many MIME parts to read its body")
-        return "", False
-    found = _find_body_part(msg, view)
-    if found is None:
-        if not view.notes:
-            view.notes.append("the message has no readable text part")
-        return "", False
-    part, ctype = found
-    try:
-        data = part.get_payload(decode=True)
-    except Exception:  # noqa: BLE001 - a transfer encoding the library cannot undo
-        data = None
-    if not isinstance(data, bytes):
-        view.notes.append("the body's transfer encoding could not be decoded")
-        return "", False
-    _, params = content_type(str(part.get("content-type", "")))
-    return _text(data, ctype, params, view)
-
-
-def _find_body_part(msg: Message, view: MessageView) -> tuple[Message, str] | None:
-    """The part holding the sender's own text: text/plain preferred within an alternative,
-    the first inline text part of a mixed or related message; attachments and forwarded
-    message/rfc822 parts are never the body."""
-    budget = [MAX_PARTS]
-
-    def visit(part: Message, depth: int) -> tuple[Message, str] | None:
-        budget[0] -= 1
-        if budget[0] < 0 or depth > MAX_DEPTH:
-            if _TOO_MANY not in view.notes:
-                view.notes.append(_TOO_MANY)
-            return None
-        ctype = part.get_content_type()
-        if part.is_multipart():
-            children = part.get_payload()
-            if not isinstance(children, list):
-                return None
-            if ctype == "multipart/alternative":
-                found = [hit for c in children if (hit := visit(c, depth + 1)) is not None]
-                plain = [hit for hit in found if hit[1] == "text/plain" and _has_content(hit[0])]
-                usable = plain or found
-                return usable[0] if usable else None
-            for child in children:
-                hit = visit(child, depth + 1)
-                if hit is not None:
-                    return hit
-            return None
-        if ctype in _TEXT_TYPES and not _is_attachment(str(part.get("content-disposition", ""))):
-            return part, ctype
-        return None
-
-    return visit(msg, 0)
-
-
-def _has_content(part: Message) -> bool:
-    try:
-        data = part.get_payload(decode=True)
-    except Exception:  # noqa: BLE001 - broken transfer encoding: nothing readable
-        return False
-    return isinstance(data, bytes) and bool(data.strip())
 
 
 def _unflow(text: str, delsp: bool) -> str:

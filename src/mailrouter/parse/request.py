@@ -109,10 +109,10 @@ def read_request(
     lines = newest.split("\n")
     fields = find_fields(lines)
 
-    # Fold each text once: the court reader and the keyword lists share it. URNs are blanked
-    # first so their unit codes ("20CC…") cannot read as court words.
-    facts.subject_folded = fold(urns.strip_urns(view.subject))
-    facts.body_folded = fold(urns.strip_urns(core))
+    # Fold each text once: the court reader and the keyword lists share it. (A URN's unit
+    # code, "20CC…", folds to a token of its own after "20": never next to a town.)
+    facts.subject_folded = fold(view.subject)
+    facts.body_folded = fold(core)
 
     _read_urn(facts, view.subject, fields, newest, forces)
     _read_court(facts, fields, gazetteer)

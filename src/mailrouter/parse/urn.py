@@ -46,11 +46,6 @@ def is_urn(value: str, forces: Container[str]) -> bool:
     return bool(_VALID.match(compact)) and compact[:2] in forces
 
 
-def strip_urns(text: str) -> str:
-    """`text` with every URN-shaped token blanked out."""
-    return _URN.sub(" ", text)
-
-
 def scan_urns(text: str, forces: Container[str]) -> UrnScan:
     urns: list[str] = []
     unknown: list[str] = []

@@ -1,8 +1,8 @@
 """Named keyword lists (POCA, CCU, and whatever ops add) matched against folded text.
 
 Phrases are plain words compared after folding, so "s.16 statement", "S16 Statement" and
-"s 16 statement" are one phrase; a list's phrases are escaped and searched as one
-alternation. Patterns are RE2 regular expressions: ops may write them, and RE2 matches in
+"s 16 statement" are one phrase; a list's phrases are searched as one trie-shaped pattern
+(parse.phrases). Patterns are RE2 regular expressions: ops may write them, and RE2 matches in
 time linear in the text, so no pattern can hang the gateway on hostile input.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import re2
 
+from mailrouter.parse.phrases import phrase_regex
 from mailrouter.parse.text import fold
 from mailrouter.rules.schema import KeywordList
 
@@ -37,15 +38,12 @@ def compile_pattern(pattern: str) -> re2._Regexp:
 @dataclass(frozen=True, slots=True)
 class KeywordMatcher:
     name: str
-    phrases: re.Pattern[str] | None  # every phrase, escaped, as one alternation
+    phrases: re.Pattern[str] | None  # every phrase, as one trie-shaped pattern
     patterns: tuple[re2._Regexp, ...]
 
     @classmethod
     def build(cls, name: str, spec: KeywordList) -> KeywordMatcher:
-        folded = sorted({fold(p).strip() for p in spec.phrases if fold(p).strip()}, key=len)
-        # Escaped literals only, longest first: a linear scan however hostile the text.
-        alternation = "|".join(re.escape(p) for p in reversed(folded))
-        phrases = re.compile(f" (?:{alternation})(?= )") if folded else None
+        phrases = phrase_regex(fold(p).strip() for p in spec.phrases)
         return cls(name, phrases, tuple(compile_pattern(p) for p in spec.patterns))
 
     def find(self, folded: str) -> str | None:
@@ -53,7 +51,7 @@ class KeywordMatcher:
         if self.phrases is not None:
             m = self.phrases.search(folded)
             if m is not None:
-                return m.group(0).strip()
+                return m.group(1)
         for pattern in self.patterns:
             m = pattern.search(folded)
             if m is not None:

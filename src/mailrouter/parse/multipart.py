@@ -1,0 +1,118 @@
+"""Find the sender's own text in a multipart body without building a Message tree.
+
+RFC 2046 §5.1: parts are separated by lines `--boundary` and the last is followed by
+`--boundary--`; text before the first delimiter (preamble) and after the last (epilogue) is
+not content. Nested multiparts are followed to a bounded depth and a bounded number of parts,
+so a hostile structure costs no more than a normal one. Attachments and message/rfc822 parts
+(forwarded mail: older messages, not this one) are never the body. Within
+multipart/alternative the plain text is preferred when it has content; otherwise the first
+readable alternative (usually HTML) is used.
+"""
+
+from __future__ import annotations
+
+import binascii
+from dataclasses import dataclass
+
+from mailrouter.parse.headers import content_type, split_message, text_value
+
+MAX_PARTS = 200
+MAX_DEPTH = 12
+TEXT_TYPES = ("text/plain", "text/html")
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    ctype: str
+    params: dict[str, str]
+    encoding: str  # Content-Transfer-Encoding, lower case
+    payload: bytes  # still transfer-encoded
+
+
+class Budget:
+    """Parts left to look at; when it runs out the walk stops and says so."""
+
+    def __init__(self, parts: int = MAX_PARTS) -> None:
+        self.parts = parts
+        self.exhausted = False
+
+    def take(self) -> bool:
+        self.parts -= 1
+        if self.parts < 0:
+            self.exhausted = True
+        return not self.exhausted
+
+
+def find_text_part(
+    body: bytes, ctype: str, params: dict[str, str], budget: Budget, depth: int = 0
+) -> TextPart | None:
+    boundary = params.get("boundary", "")
+    if not boundary or depth > MAX_DEPTH:
+        budget.exhausted = budget.exhausted or depth > MAX_DEPTH
+        return None
+    found: list[TextPart] = []
+    for chunk in split_parts(body, boundary.encode("ascii", "replace")):
+        if not budget.take():
+            break
+        headers, part_body = split_message(chunk)
+        mime = {name.lower(): value for name, value in reversed(headers)}
+        part_type, part_params = content_type(_text(mime.get("content-type")))
+        if _text(mime.get("content-disposition")).strip().lower().startswith("attachment"):
+            continue
+        if part_type.startswith("multipart/"):
+            hit = find_text_part(part_body, part_type, part_params, budget, depth + 1)
+        elif part_type in TEXT_TYPES:
+            encoding = _text(mime.get("content-transfer-encoding")).strip().lower()
+            hit = TextPart(part_type, part_params, encoding, part_body)
+        else:
+            hit = None  # images, PDFs, forwarded message/rfc822 and the like
+        if hit is None:
+            continue
+        if ctype != "multipart/alternative":
+            return hit  # mixed, related, signed…: the first readable part is the body
+        found.append(hit)
+    readable = [p for p in found if _has_text(p)]
+    plain = [p for p in readable if p.ctype == "text/plain"]
+    return (plain or readable or found or [None])[0]
+
+
+def split_parts(body: bytes, boundary: bytes) -> list[bytes]:
+    """The contents of each body part between delimiter lines (without the CRLF that
+    belongs to the following delimiter)."""
+    delimiter = b"--" + boundary
+    marks: list[tuple[int, int, bool]] = []  # (delimiter start, content start, closing)
+    at = body.find(delimiter)
+    while at >= 0:
+        if at == 0 or body[at - 1 : at] == b"\n":
+            line_end = body.find(b"\n", at)
+            tail_end = line_end if line_end >= 0 else len(body)
+            tail = body[at + len(delimiter) : tail_end].rstrip(b"\r \t")
+            if tail in (b"", b"--"):
+                marks.append((at, tail_end + 1, tail == b"--"))
+                if tail == b"--":
+                    break
+        at = body.find(delimiter, at + len(delimiter))
+    parts: list[bytes] = []
+    for index, (_, start, closing) in enumerate(marks):
+        if closing:
+            break
+        end = marks[index + 1][0] if index + 1 < len(marks) else len(body)
+        chunk = body[start:end]
+        if index + 1 < len(marks):
+            chunk = chunk[:-2] if chunk.endswith(b"\r\n") else chunk.removesuffix(b"\n")
+        parts.append(chunk)
+    return parts
+
+
+def _text(value: bytes | None) -> str:
+    return text_value(value) if value is not None else ""
+
+
+def _has_text(part: TextPart) -> bool:
+    payload = part.payload
+    if part.encoding == "base64":
+        try:
+            payload = binascii.a2b_base64(payload, strict_mode=False)
+        except binascii.Error:
+            return False
+    return bool(payload.strip())
