@@ -12,8 +12,8 @@ every other reason (addresses, firm names, DX numbers).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from mailrouter.model import Court, CourtType
 from mailrouter.parse.phrases import phrase_regex
@@ -47,8 +47,7 @@ class Status(StrEnum):
     NONE = "none"
 
 
-@dataclass(frozen=True, slots=True)
-class Mention:
+class Mention(NamedTuple):
     courts: frozenset[int]
     qualifier: CourtType | None
     explicit: bool  # a qualifier or an alias: it names a court, not just a town
@@ -56,8 +55,7 @@ class Mention:
     outside: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class CourtFinding:
+class CourtFinding(NamedTuple):
     status: Status
     court: Court | None
     reason: str

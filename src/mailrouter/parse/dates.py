@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
@@ -22,23 +22,25 @@ _MONTH = (
 )
 _ORDINAL = r"(?:st|nd|rd|th)?"
 
+# Every branch starts by consuming the character before the date (one is put before the text)
+# rather than with a lookbehind, so the engine skips straight past letters and digits instead
+# of trying a match at every position.
 _DATE = re.compile(
     # 01/02/1990, 1.2.90, 1-2-1990: the same separator twice
-    r"(?<![\w./-])(?P<nd>\d{1,2}) ?(?P<sep>[./-]) ?(?P<nm>\d{1,2}) ?(?P=sep) ?(?P<ny>\d{4}|\d{2})"
+    r"[^\w./-](?P<nd>\d{1,2}) ?(?P<sep>[./-]) ?(?P<nm>\d{1,2}) ?(?P=sep) ?(?P<ny>\d{4}|\d{2})"
     r"(?![\w]|[./-]\d)"
     # 1990-02-01
-    r"|(?<![\w./-])(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?![\w]|[./-]\d)"
+    r"|[^\w./-](?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?![\w]|[./-]\d)"
     # 1st (of) February 1990, 1 Feb 90, 18 December
-    rf"|(?<![\w])(?P<td>\d{{1,2}}){_ORDINAL}(?: of)?[ -]{{1,3}}(?P<tm>{_MONTH})\b\.?"
+    rf"|\W(?P<td>\d{{1,2}}){_ORDINAL}(?: of)?[ -]{{1,3}}(?P<tm>{_MONTH})\b\.?"
     r"(?:,? ?[ -]'?(?P<ty>\d{4}|\d{2})(?![\w]))?"
     # February 1st 1990, February 1, 1990
-    rf"|\b(?P<um>{_MONTH})\.? (?P<ud>\d{{1,2}}){_ORDINAL},? (?P<uy>\d{{4}})(?![\w])",
+    rf"|\W(?P<um>{_MONTH})\.? (?P<ud>\d{{1,2}}){_ORDINAL},? (?P<uy>\d{{4}})(?![\w])",
     re.IGNORECASE,
 )
 
 
-@dataclass(frozen=True, slots=True)
-class DateMention:
+class DateMention(NamedTuple):
     day: int
     month: int
     year: int | None
@@ -49,7 +51,7 @@ class DateMention:
 
 def find_dates(text: str) -> list[DateMention]:
     found: list[DateMention] = []
-    for m in _DATE.finditer(text):
+    for m in _DATE.finditer(" " + text):
         # Groups: nd sep nm ny | iy im id | td tm ty | um ud uy
         nd, _, nm, ny, iy, im, iday, td, tm, ty, um, ud, uy = m.groups()
         if nd is not None:
@@ -64,9 +66,9 @@ def find_dates(text: str) -> list[DateMention]:
         if not (1 <= day_no <= 31 and 1 <= month_no <= 12):
             continue
         year = int(year_text) if year_text else None
-        found.append(
-            DateMention(day_no, month_no, year, len(year_text) if year_text else 0, *m.span())
-        )
+        digits = len(year_text) if year_text else 0
+        # Offsets in `text`: the match began one character early, and the text one later.
+        found.append(DateMention(day_no, month_no, year, digits, m.start(), m.end() - 1))
     return found
 
 

@@ -12,8 +12,8 @@ the value ("Defendant: John SMITH  DOB: 01/02/1990") starts a field of its own.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Label(StrEnum):
@@ -104,8 +104,7 @@ _DATE_LABELS = frozenset((Label.DOB, Label.HEARING))
 _SENTENCE_WORDS = re.compile(r"^(?:is|was|has|have|will|would|can|to|that|of|in)\b", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(NamedTuple):
     label: Label
     value: str
     line: int  # index of the line the label is on

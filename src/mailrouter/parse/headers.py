@@ -15,7 +15,9 @@ from functools import lru_cache
 # Patterns start with a literal newline (one is put before the block) so the engine jumps from
 # line to line instead of trying every byte.
 # One header field: its name, and its value with any folded continuation lines.
-_FIELD = re.compile(rb"\n([\x21-\x39\x3b-\x7e]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)")
+# A value runs over its continuation lines, without the line break that ends it.
+_VALUE = rb"([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)"
+_FIELD = re.compile(rb"\n([\x21-\x39\x3b-\x7e]+):[ \t]*" + _VALUE)
 # A line that starts neither a field nor a continuation.
 _NOT_A_FIELD = re.compile(rb"\n(?![\x21-\x39\x3b-\x7e]+:|[ \t])")
 _MBOX_FROM = re.compile(rb"From [^\n]*\n")
@@ -50,19 +52,16 @@ def header_block(raw: bytes) -> tuple[bytes, bytes]:
     return block, (b"" if end < 0 else raw[len(block) + gap :])
 
 
-def wanted_fields(block: bytes, names: frozenset[str]) -> list[tuple[str, bytes]]:
+def wanted_fields(block: bytes, names: frozenset[str]) -> list[tuple[bytes, bytes]]:
     """Only the named fields of a header block, in order, as (lower-case name, raw value):
     the regex engine skips the rest (Received, ARC, X-headers…) without Python looking."""
-    found = _pattern(names).finditer(b"\n" + block)
-    return [(m.group(1).decode("ascii").lower(), m.group(2)) for m in found]
+    return [(name.lower(), value) for name, value in _pattern(names).findall(b"\n" + block)]
 
 
 @lru_cache(maxsize=16)
 def _pattern(names: frozenset[str]) -> re.Pattern[bytes]:
     alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return re.compile(
-        rb"\n(" + alternation.encode() + rb"):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)", re.IGNORECASE
-    )
+    return re.compile(rb"\n(" + alternation.encode() + rb"):[ \t]*" + _VALUE, re.IGNORECASE)
 
 
 def text_value(value: bytes) -> str:
@@ -70,8 +69,10 @@ def text_value(value: bytes) -> str:
     return value.decode("ascii", "surrogateescape")
 
 
+@lru_cache(maxsize=512)
 def content_type(value: str | None) -> tuple[str, dict[str, str]]:
-    """(type/subtype in lower case, parameters); text/plain when absent or malformed."""
+    """(type/subtype in lower case, parameters); text/plain when absent or malformed.
+    Cached (the same few values recur), so the returned dict must not be changed."""
     if not value:
         return "text/plain", {}
     value = " ".join(value.split())

@@ -4,13 +4,14 @@ A reply or forward carries older messages below the new text, and an older URN o
 in them is not this message's (DESIGN §4). We cut at the first reply/forward header that the
 common clients write (Outlook's "From: … Sent: …" block under a rule, "-----Original
 Message-----", "On … wrote:", forwarded-message banners), drop ">"-quoted lines, and stop at
-a signature delimiter. `core_text` further drops the greeting and everything from the
-valediction down (signature blocks and disclaimers), which is where the request itself lives.
+a signature delimiter. The core further drops the greeting and everything from the valediction
+down (signature blocks and disclaimers), which is where the request itself lives.
 """
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 _ORIGINAL = re.compile(r"^-{2,} ?original message ?-{2,}$", re.IGNORECASE)
 _FORWARDED = re.compile(
@@ -39,11 +40,20 @@ _GREETING = re.compile(
 )
 
 
-def newest_part(text: str) -> tuple[str, bool]:
-    """The text before the first sign of quoted history, and whether anything was cut."""
+class Parts(NamedTuple):
+    lines: list[str]  # the newest part, line by line (as split, not stripped)
+    newest: str  # the sender's own words: everything above quoted or forwarded history
+    core: str  # the newest part without greeting, sign-off, signature or disclaimer
+    cut: bool  # whether quoted or forwarded history was found and left out
+
+
+def split_history(text: str) -> Parts:
+    """Split a body into its newest part and, within it, the core (one pass over the lines)."""
     lines = text.split("\n")
     kept: list[str] = []
     cut = False
+    core_start: int | None = None
+    core_end: int | None = None
     for index, raw_line in enumerate(lines):
         line = raw_line.strip()
         if line.startswith(">"):
@@ -57,8 +67,14 @@ def newest_part(text: str) -> tuple[str, bool]:
                 break
             if _MOBILE_SIGNATURE.match(line):
                 break
+        if core_start is None:
+            if line and not _GREETING.match(line):
+                core_start = len(kept)
+        elif core_end is None and len(line) < _LONGEST_VALEDICTION and _VALEDICTION.match(line):
+            core_end = len(kept)
         kept.append(raw_line)
-    return "\n".join(kept).strip(), cut
+    core = "\n".join(kept[core_start:core_end]).strip() if core_start is not None else ""
+    return Parts(kept, "\n".join(kept).strip(), core, cut)
 
 
 def _starts_history(line: str, lines: list[str], index: int) -> bool:
@@ -99,18 +115,3 @@ def _from_follows(lines: list[str], start: int, within: int) -> bool:
 
 def _sent_follows(lines: list[str], start: int, within: int) -> bool:
     return any(_SENT_LINE.match(line.strip()) for line in lines[start : start + within])
-
-
-def core_text(newest: str) -> str:
-    """The newest part without its greeting and without anything from the valediction down
-    (name, firm, address, disclaimers: text that mentions courts, POCA and so on in passing)."""
-    lines = newest.split("\n")
-    out: list[str] = []
-    for line in lines:
-        stripped = line.strip()
-        if not out and (not stripped or _GREETING.match(stripped)):
-            continue
-        if out and len(stripped) < _LONGEST_VALEDICTION and _VALEDICTION.match(stripped):
-            break
-        out.append(line)
-    return "\n".join(out).strip()

@@ -18,6 +18,7 @@ import codecs
 import re
 from dataclasses import dataclass, field
 from email.header import decode_header
+from functools import lru_cache
 
 from mailrouter.parse.headers import content_type, header_block, text_value, wanted_fields
 from mailrouter.parse.html import html_to_text
@@ -83,27 +84,34 @@ def read_message(raw: bytes) -> MessageView:
     return view
 
 
-_MIME_HEADERS = frozenset(("content-type", "content-transfer-encoding", "content-disposition"))
-_WANTED = _MIME_HEADERS | {
-    "subject", "from", "message-id", "authentication-results", "dkim-signature"
-}  # fmt: skip
+_MIME_HEADERS = {
+    b"content-type": "content-type",
+    b"content-transfer-encoding": "content-transfer-encoding",
+    b"content-disposition": "content-disposition",
+}
+_WANTED = frozenset(
+    (*_MIME_HEADERS.values(), "subject", "from", "message-id", "authentication-results",
+     "dkim-signature")
+)  # fmt: skip
 
 
-def _read_headers(headers: list[tuple[str, bytes]], view: MessageView) -> dict[str, str]:
+def _read_headers(headers: list[tuple[bytes, bytes]], view: MessageView) -> dict[str, str]:
     """Fill the view from the headers it needs; return the first of each MIME header."""
     mime: dict[str, str] = {}
     for key, value in headers:
-        if key == "subject" and not view.subject:
-            view.subject = header_text(value)
-        elif key == "from":
+        if key == b"subject":
+            if not view.subject:
+                view.subject = header_text(value)
+        elif key == b"from":
             view.from_values.append(header_text(value, decode_words=False))
         elif key in _MIME_HEADERS:
-            mime.setdefault(key, text_value(value))
-        elif key == "message-id" and view.message_id is None:
-            view.message_id = header_text(value, decode_words=False).strip() or None
-        elif key == "authentication-results":
+            mime.setdefault(_MIME_HEADERS[key], text_value(value))
+        elif key == b"message-id":
+            if view.message_id is None:
+                view.message_id = header_text(value, decode_words=False) or None
+        elif key == b"authentication-results":
             view.auth_results.append(header_text(value, decode_words=False))
-        elif key == "dkim-signature":
+        elif key == b"dkim-signature":
             view.has_dkim_signature = True
     return mime
 
@@ -153,6 +161,7 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
         return data.decode("cp1252", errors="replace")
 
 
+@lru_cache(maxsize=256)
 def _known_charset(declared: str | None) -> str | None:
     if not declared:
         return None

@@ -12,7 +12,7 @@ readable alternative (usually HTML) is used.
 from __future__ import annotations
 
 import binascii
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mailrouter.parse.headers import content_type, split_message, text_value
 
@@ -21,8 +21,7 @@ MAX_DEPTH = 12
 TEXT_TYPES = ("text/plain", "text/html")
 
 
-@dataclass(frozen=True, slots=True)
-class TextPart:
+class TextPart(NamedTuple):
     ctype: str
     params: dict[str, str]
     encoding: str  # Content-Transfer-Encoding, lower case

@@ -17,7 +17,7 @@ from mailrouter.parse import urn as urns
 from mailrouter.parse.court import CourtFinding, Gazetteer, Status
 from mailrouter.parse.dates import DateMention, age_on, find_dates, resolve_dob, resolve_hearing
 from mailrouter.parse.fields import Field, Label, find_fields
-from mailrouter.parse.history import core_text, newest_part
+from mailrouter.parse.history import split_history
 from mailrouter.parse.mime import MessageView
 from mailrouter.parse.people import name_tokens_after, normalise_name, split_names
 from mailrouter.parse.text import fold
@@ -101,12 +101,11 @@ def read_request(
     limits: Limits = Limits(),
 ) -> RequestFacts:
     facts = RequestFacts()
-    newest, cut = newest_part(view.body)
-    core = core_text(newest)
-    if cut:
+    parts = split_history(view.body)
+    newest, core, lines = parts.newest, parts.core, parts.lines
+    if parts.cut:
         facts.reasons.append("quoted or forwarded history below the newest message was not read")
     facts.reasons.extend(view.notes)
-    lines = newest.split("\n")
     fields = find_fields(lines)
 
     # Fold each text once: the court reader and the keyword lists share it. (A URN's unit

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _GAP = r"(?: ?[./-] ?| {1,2})?"
 _URN = re.compile(
@@ -30,8 +30,7 @@ _SEPARATORS = re.compile(r"[\s./-]+")
 _VALID = re.compile(r"^\d\d[A-Z][A-Z0-9]\d{7}$")
 
 
-@dataclass(frozen=True, slots=True)
-class UrnScan:
+class UrnScan(NamedTuple):
     urns: list[str]  # distinct valid URNs, in order of first appearance
     near_misses: list[str]  # labelled values that look meant as a URN but are not one
     unknown_forces: list[str]  # well-formed but with a force code that does not exist

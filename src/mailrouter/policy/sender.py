@@ -10,7 +10,7 @@ address) are `other` because the check is on the real address, label by label.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mailrouter.model import Envelope, Sender, SenderClass
 from mailrouter.parse.mime import MessageView
@@ -19,8 +19,7 @@ from mailrouter.policy.addresses import Address, domain_under, mailbox_from_head
 from mailrouter.rules.schema import SenderPolicy
 
 
-@dataclass(frozen=True, slots=True)
-class SenderCheck:
+class SenderCheck(NamedTuple):
     sender: Sender
     reasons: list[str]
 

@@ -37,10 +37,12 @@ class Facts:
     _hits: dict[str, str | None] = field(default_factory=dict)
 
     def keyword(self, name: str) -> str | None:
-        """The phrase of keyword list `name` found in the subject or body (cached)."""
+        """The phrase of keyword list `name` found in the subject or body (cached). Both are
+        folded text padded with spaces, so joined they meet at a double space that no phrase
+        can cross, and one search covers both."""
         if name not in self._hits:
             matcher = self.keyword_lists[name]
-            self._hits[name] = matcher.find(self.subject_folded) or matcher.find(self.body_folded)
+            self._hits[name] = matcher.find(self.subject_folded + self.body_folded)
         return self._hits[name]
 
 
