@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conftest import Decider, RulesMaker, build_message
+from conftest import STANDARD_BODY, Decider, RulesMaker, build_message
 from mailrouter.model import Action, SenderClass
 from mailrouter.policy.addresses import mailbox_from_header
 from mailrouter.policy.auth import aligned, auth_results_pass, dkim_key_names, peer_is_trusted
@@ -218,3 +218,26 @@ def test_dkim_without_the_key_does_not_authenticate(route: Decider, signing_key:
     private, _ = signing_key
     decision = route(raw=_signed(private, DOMAIN), peer_ip=UNTRUSTED)
     assert not decision.sender.verified
+
+
+def test_refused_sender_is_decided_without_reading_the_body(route: Decider) -> None:
+    decision = route(sender="x@gmail.com", mail_from="x@gmail.com")
+    assert decision.action is Action.REJECT
+    assert decision.urn is None and decision.defendants == [] and decision.missing == []
+    assert any("body was not read" in r for r in decision.reasons)
+
+
+def test_a_rule_before_the_sender_check_can_still_read_the_request(
+    route: Decider, tmp_rules: RulesMaker
+) -> None:
+    rule = (
+        "rules:\n"
+        "  - name: police-poca\n"
+        "    when: {sender_class: [other], matches: [poca]}\n"
+        "    action: hold\n"
+    )
+    rules = tmp_rules({"rules.yaml": ("rules:\n", rule)})
+    body = STANDARD_BODY.replace("please serve IDPC.", "confiscation timetable")
+    decision = route(body=body, sender="x@gmail.com", mail_from="x@gmail.com", rules=rules)
+    assert decision.rule == "police-poca" and decision.action is Action.HOLD
+    assert decision.urn == "20AB1234521"

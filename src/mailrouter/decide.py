@@ -18,9 +18,9 @@ from collections.abc import Container
 from zoneinfo import ZoneInfo
 
 from mailrouter.model import Action, Decision, Envelope
-from mailrouter.parse.mime import read_message
-from mailrouter.parse.request import Limits, read_request
-from mailrouter.policy.sender import check_sender
+from mailrouter.parse.mime import MessageView, read_message
+from mailrouter.parse.request import Limits, RequestFacts, read_request
+from mailrouter.policy.sender import SenderCheck, check_sender
 from mailrouter.policy.urgency import is_urgent
 from mailrouter.rules.conditions import Facts
 from mailrouter.rules.ruleset import Ruleset
@@ -42,67 +42,83 @@ def decide(
     view = read_message(raw)
     sender = check_sender(envelope, view, raw, ruleset.senders)
     settings = ruleset.settings
-    request = read_request(
-        view,
-        ruleset.gazetteer,
-        ruleset.forces,
-        today,
-        Limits(settings.min_defendant_age, settings.max_defendant_age),
-    )
 
-    tags: list[str] = []
-    if is_urgent(request.hearing_date, today, settings.urgent_within_working_days):
-        tags.append("urgent")
-    if request.urn is not None and request.urn in recent_urns:
-        tags.append("resubmission")
-
-    reasons = [*sender.reasons, *request.reasons]
-    if tags:
-        reasons.append(f"tagged {', '.join(tags)}")
-
-    def decision(action: Action, route: str | None, rule: str) -> Decision:
-        mailbox = ruleset.routes[route].mailbox if route else None
-        return Decision(
-            action=action,
-            route=route,
-            mailbox=mailbox,
-            sender=sender.sender,
-            urn=request.urn,
-            court=request.court,
-            defendants=request.defendants,
-            hearing_date=request.hearing_date,
-            nature=request.nature,
-            missing=request.missing,
-            tags=tags,
-            rule=rule,
-            reasons=reasons,
-            subject=view.subject,
-            message_id=view.message_id,
-            details=request.details,
+    def read() -> tuple[RequestFacts, tuple[str, ...]]:
+        request = read_request(
+            view,
+            ruleset.gazetteer,
+            ruleset.forces,
+            today,
+            Limits(settings.min_defendant_age, settings.max_defendant_age),
         )
-
-    if not any(ruleset.is_front_door(r) for r in envelope.rcpt_tos):
-        reasons.append("no recipient is a gateway address; the gateway relays for nobody")
-        return decision(Action.REJECT, None, NOT_A_GATEWAY_ADDRESS)
+        tags: list[str] = []
+        if is_urgent(request.hearing_date, today, settings.urgent_within_working_days):
+            tags.append("urgent")
+        if request.urn is not None and request.urn in recent_urns:
+            tags.append("resubmission")
+        return request, tuple(tags)
 
     facts = Facts(
         sender_class=sender.sender.sender_class,
         sender_verified=sender.sender.verified,
-        missing=tuple(request.missing),
-        ambiguous=request.ambiguous,
-        court=request.court,
-        urn=request.urn,
-        tags=tuple(tags),
-        subject_folded=request.subject_folded,
-        body_folded=request.body_folded,
         keyword_lists=ruleset.keyword_lists,
         case_lists=ruleset.case_lists,
+        read=read,
     )
+    if not any(ruleset.is_front_door(r) for r in envelope.rcpt_tos):
+        why = "no recipient is a gateway address; the gateway relays for nobody"
+        return _decision(
+            ruleset, view, sender, facts, Action.REJECT, None, NOT_A_GATEWAY_ADDRESS, why
+        )
     fired = ruleset.first_rule(facts)
     if fired is None:
-        reasons.append("no rule matched; held for a person to read")
-        return decision(Action.HOLD, ruleset.mailboxes.hold_route, NO_RULE)
-    rule, why = fired
-    reasons.append(f"rule {rule.name}: {'; '.join(why) if why else 'always applies'}")
+        why = "no rule matched; held for a person to read"
+        return _decision(
+            ruleset, view, sender, facts, Action.HOLD, ruleset.mailboxes.hold_route, NO_RULE, why
+        )
+    rule, conditions = fired
+    why = f"rule {rule.name}: {'; '.join(conditions) if conditions else 'always applies'}"
     route = rule.route if rule.action in (Action.DELIVER, Action.HOLD) else None
-    return decision(rule.action, route, rule.name)
+    return _decision(ruleset, view, sender, facts, rule.action, route, rule.name, why)
+
+
+def _decision(
+    ruleset: Ruleset,
+    view: MessageView,
+    sender: SenderCheck,
+    facts: Facts,
+    action: Action,
+    route: str | None,
+    rule: str,
+    why: str,
+) -> Decision:
+    reasons = list(sender.reasons)
+    request, tags = facts.reading if facts.was_read else (_UNREAD, ())
+    if facts.was_read:
+        reasons.extend(request.reasons)
+        if tags:
+            reasons.append(f"tagged {', '.join(tags)}")
+    else:
+        reasons.append("the message body was not read: the sender alone decided")
+    reasons.append(why)
+    return Decision(
+        action=action,
+        route=route,
+        mailbox=ruleset.routes[route].mailbox if route else None,
+        sender=sender.sender,
+        urn=request.urn,
+        court=request.court,
+        defendants=request.defendants,
+        hearing_date=request.hearing_date,
+        nature=request.nature,
+        missing=list(request.missing),
+        tags=list(tags),
+        rule=rule,
+        reasons=reasons,
+        subject=view.subject,
+        message_id=view.message_id,
+        details=request.details,
+    )
+
+
+_UNREAD = RequestFacts()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from mailrouter.model import Court, Defendant
 from mailrouter.parse import urn as urns
@@ -87,10 +88,12 @@ class RequestFacts:
         return self.urn_ambiguous or self.court_status is Status.AMBIGUOUS
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(NamedTuple):
     min_age: int = 10
     max_age: int = 110
+
+
+DEFAULT_LIMITS = Limits()
 
 
 def read_request(
@@ -98,7 +101,7 @@ def read_request(
     gazetteer: Gazetteer,
     forces: frozenset[str],
     today: dt.date,
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
 ) -> RequestFacts:
     facts = RequestFacts()
     parts = split_history(view.body)
@@ -194,8 +197,6 @@ def _read_defendants(
 ) -> None:
     people: list[list] = []  # [name, dob mention]
     orphan_dobs: list[DateMention] = []
-    surnames = [f.value for f in fields if f.label is Label.SURNAME]
-    forenames = [f.value for f in fields if f.label is Label.FORENAMES]
     for item in fields:
         if item.label is Label.DEFENDANT:
             for name, dob in _names_with_dobs(item.value):
@@ -209,7 +210,9 @@ def _read_defendants(
                         break
                 else:
                     orphan_dobs.append(mention)
-    if not people and surnames:
+    surnames = [f.value for f in fields if f.label is Label.SURNAME] if not people else []
+    if surnames:
+        forenames = [f.value for f in fields if f.label is Label.FORENAMES]
         given = forenames[0].split() if forenames else []
         name = normalise_name(given, surname=surnames[0].split())
         if name:
@@ -228,20 +231,16 @@ def _read_defendants(
         if person[1] is None and orphan_dobs:
             person[1] = orphan_dobs.pop(0)
 
+    if not people and orphan_dobs:
+        people.append([None, orphan_dobs[0]])  # a date of birth with no name beside it
+
     implausible = False
     defendants: list[Defendant] = []
     for name, mention in people:
         dob = resolve_dob(mention, today) if mention else None
-        if dob is not None and not (limits.min_age <= age_on(dob, today) < limits.max_age):
-            implausible = True
-            dob = None
+        if dob is not None and not limits.min_age <= age_on(dob, today) < limits.max_age:
+            implausible, dob = True, None
         defendants.append(Defendant(name, dob))
-    if not people:
-        for mention in orphan_dobs[:1]:
-            dob = resolve_dob(mention, today)
-            if dob is not None and not (limits.min_age <= age_on(dob, today) < limits.max_age):
-                implausible, dob = True, None
-            defendants.append(Defendant(None, dob))
     facts.defendants = defendants
 
     named = [d for d in defendants if d.name]

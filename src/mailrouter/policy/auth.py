@@ -50,7 +50,8 @@ def aligned(signing_domain: str, from_domain: str) -> bool:
     return domain_under(from_domain, signing_domain)
 
 
-def peer_is_trusted(peer_ip: str, relays: Sequence[IPNetwork]) -> bool:
+@lru_cache(maxsize=4096)
+def peer_is_trusted(peer_ip: str, relays: tuple[IPNetwork, ...]) -> bool:
     address = _ip(peer_ip)
     return address is not None and any(
         address.version == net.version and address in net for net in relays

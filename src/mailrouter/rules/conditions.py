@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from mailrouter.model import Court, SenderClass
+from mailrouter.parse.request import RequestFacts
 from mailrouter.rules.keywords import KeywordMatcher, PatternError, compile_pattern
 from mailrouter.rules.schema import Condition
 
@@ -21,28 +22,56 @@ Predicate = Callable[["Facts", Why], bool]
 
 @dataclass(slots=True)
 class Facts:
-    """What the rules can ask about a message."""
+    """What the rules can ask about a message. The sender is known up front; the request is
+    read only when a rule first asks about it, so mail refused on its sender alone is never
+    parsed (cheap to refuse, and nothing hostile in its body is ever looked at)."""
 
     sender_class: SenderClass
     sender_verified: bool
-    missing: tuple[str, ...]
-    ambiguous: bool
-    court: Court | None
-    urn: str | None
-    tags: tuple[str, ...]
-    subject_folded: str
-    body_folded: str
     keyword_lists: Mapping[str, KeywordMatcher]
     case_lists: Mapping[str, frozenset[str]]
+    read: Callable[[], tuple[RequestFacts, tuple[str, ...]]]
+    _reading: tuple[RequestFacts, tuple[str, ...]] | None = None
     _hits: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def reading(self) -> tuple[RequestFacts, tuple[str, ...]]:
+        if self._reading is None:
+            self._reading = self.read()
+        return self._reading
+
+    @property
+    def was_read(self) -> bool:
+        return self._reading is not None
+
+    @property
+    def missing(self) -> list[str]:
+        return self.reading[0].missing
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.reading[0].ambiguous
+
+    @property
+    def court(self) -> Court | None:
+        return self.reading[0].court
+
+    @property
+    def urn(self) -> str | None:
+        return self.reading[0].urn
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.reading[1]
 
     def keyword(self, name: str) -> str | None:
         """The phrase of keyword list `name` found in the subject or body (cached). Both are
         folded text padded with spaces, so joined they meet at a double space that no phrase
         can cross, and one search covers both."""
         if name not in self._hits:
+            request = self.reading[0]
             matcher = self.keyword_lists[name]
-            self._hits[name] = matcher.find(self.subject_folded + self.body_folded)
+            self._hits[name] = matcher.find(request.subject_folded + request.body_folded)
         return self._hits[name]
 
 
@@ -236,7 +265,8 @@ def compile_condition(cond: Condition, names: Names, path: tuple[str | int, ...]
 
 def _pattern_test(pattern: object, where: str) -> Predicate:
     def test(f: Facts, why: Why) -> bool:
-        text = f.subject_folded if where == "subject" else f.body_folded
+        request = f.reading[0]
+        text = request.subject_folded if where == "subject" else request.body_folded
         m = pattern.search(text)  # type: ignore[attr-defined]
         return m is not None and _say(why, f"{where} matches '{m.group(0).strip()}'")
 

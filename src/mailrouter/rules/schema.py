@@ -74,7 +74,7 @@ class Mailboxes(Strict):
 class SenderPolicy(Strict):
     cjsm_suffixes: list[str] = ["cjsm.net"]
     police_suffixes: list[str] = ["police.uk"]
-    trusted_relays: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    trusted_relays: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     trusted_authserv_ids: list[str] = []
     verify_dkim: bool = True
 
