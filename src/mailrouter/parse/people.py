@@ -88,27 +88,31 @@ def _tokens(text: str) -> list[str]:
 
 
 def normalise_name(tokens: list[str], surname: list[str] | None = None) -> str | None:
-    """Given names as written (title-cased when shouted), surname upper-cased unless the writer
-    already marked it with capitals (McALLISTER stays McALLISTER)."""
+    """Given names as written (title-cased when shouted or all lower case), surname upper-cased
+    unless the writer already marked it with capitals (McALLISTER stays McALLISTER)."""
     if surname is None:
         if not tokens:
             return None
-        caps_tail = 0
-        for token in reversed(tokens):
-            if _is_caps(token):
-                caps_tail += 1
-            else:
-                break
-        if 0 < caps_tail < len(tokens):
-            given, surname = tokens[:-caps_tail], tokens[-caps_tail:]
+        # The writer's capitals mark the surname, at the end ("John SMITH") or at the start
+        # ("SMITH John"); with no such mark, the last word is the surname.
+        caps = [_is_caps(t) for t in tokens]
+        tail = head = 0
+        while tail < len(caps) and caps[-1 - tail]:
+            tail += 1
+        while head < len(caps) and caps[head]:
+            head += 1
+        if 0 < tail < len(tokens):
+            given, surname = tokens[:-tail], tokens[-tail:]
+        elif 0 < head < len(tokens):
+            given, surname = tokens[head:], tokens[:head]
         else:
             given, surname = tokens[:-1], tokens[-1:]
     else:
         given = tokens
     if not surname or not _plausible(given + surname):
         return None
-    if given and all(_is_caps(t) for t in given):
-        given = [_title(t) for t in given]
+    if given and all(_is_caps(t) or t.islower() for t in given):
+        given = [_title(t) for t in given]  # "JOHN" and "john" both read as John
     family = " ".join(t if _marked(t) else t.upper() for t in surname)
     return " ".join([*given, family]) if given else family
 
@@ -132,7 +136,7 @@ def _marked(token: str) -> bool:
 
 
 def _title(token: str) -> str:
-    return "-".join(piece[:1] + piece[1:].lower() for piece in token.split("-"))
+    return "-".join(piece[:1].upper() + piece[1:].lower() for piece in token.split("-"))
 
 
 def name_tokens_after(text: str) -> list[str]:
