@@ -4,6 +4,8 @@
                      [--now ISO] [--json] FILE.eml...
     mailrouter rules check [DIR]
     mailrouter rules test [DIR] CORPUS_DIR
+    mailrouter serve [--config FILE]
+    mailrouter queue list|show|retry|park [--config FILE] …
 
 `route` decides without delivering, with the same `decide` the server calls. The envelope of
 each file comes from the options, else its sidecar FILE.json, else defaults: the rules' front
@@ -13,22 +15,27 @@ door as recipient, the header From as sender, 127.0.0.1 as peer, and the current
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from mailrouter import corpus
+from mailrouter import corpus, gateway, logs
+from mailrouter.config import load_settings
 from mailrouter.decide import decide
 from mailrouter.dnskeys import lookup_keys
 from mailrouter.model import Action, Decision, Envelope
 from mailrouter.notices import bounce_lines, reject_text
+from mailrouter.parse import urn as urns
 from mailrouter.parse.mime import read_message
 from mailrouter.paths import default_rules_dir
 from mailrouter.policy.addresses import mailbox_from_header
 from mailrouter.policy.auth import dkim_key_names, peer_is_trusted
 from mailrouter.rules.ruleset import Ruleset, RulesInvalid, load_ruleset
+from mailrouter.store.journal import Journal
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,6 +72,29 @@ def _parser() -> argparse.ArgumentParser:
     route.add_argument("--dkim-keys", type=Path, help="JSON file: DKIM key DNS name -> TXT")
     route.add_argument("--no-dns", action="store_true", help="never look DKIM keys up in DNS")
     route.set_defaults(handler=_route)
+
+    serve = commands.add_parser("serve", help="run the SMTP gateway")
+    serve.add_argument("--config", type=Path, help="TOML configuration (default: built-in)")
+    serve.set_defaults(handler=_serve)
+
+    queue = commands.add_parser("queue", help="inspect and manage the delivery queue")
+    queue.add_argument("--config", type=Path, help="TOML configuration (to find the journal)")
+    queue_commands = queue.add_subparsers(metavar="ACTION")
+    listing = queue_commands.add_parser("list", help="messages by state (default: not delivered)")
+    listing.add_argument("--state", action="append", help="queued, delivering, parked, …")
+    listing.add_argument("--urn", help="only this URN (any form)")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_queue_list)
+    show = queue_commands.add_parser("show", help="one message and its delivery attempts")
+    show.add_argument("ids", nargs="+", metavar="ID")
+    show.set_defaults(handler=_queue_show)
+    retry = queue_commands.add_parser("retry", help="try queued or parked messages again now")
+    retry.add_argument("ids", nargs="+", metavar="ID")
+    retry.set_defaults(handler=_queue_retry)
+    park = queue_commands.add_parser("park", help="stop trying queued messages")
+    park.add_argument("ids", nargs="+", metavar="ID")
+    park.set_defaults(handler=_queue_park)
 
     rules = commands.add_parser("rules", help="check or test routing rules")
     rules_commands = rules.add_subparsers(metavar="ACTION")
@@ -169,6 +199,95 @@ def explain(decision: Decision, name: str, ruleset: Ruleset) -> str:
     elif decision.action is Action.REJECT:
         out.append(f"  the sender is told: {reject_text(ruleset.notices)}")
     return "\n".join(out) + "\n"
+
+
+# --- serve and queue ------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    logs.configure(settings.log.level, settings.log.format)
+    try:
+        asyncio.run(gateway.run(settings))
+    except OSError as exc:
+        print(f"mailrouter: cannot serve: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _journal(args: argparse.Namespace) -> Journal:
+    settings = load_settings(args.config)
+    if not settings.journal_path.exists():
+        raise SystemExit(f"mailrouter: no journal at {settings.journal_path}")
+    return Journal(settings.journal_path, settings.node)
+
+
+def _queue_list(args: argparse.Namespace) -> int:
+    states = [s for value in args.state or [] for s in value.split(",")] or [
+        "queued",
+        "delivering",
+        "parked",
+    ]
+    urn = urns.normalise(args.urn) if args.urn else None
+    rows = _journal(args).search(urn=urn, states=states, limit=args.limit)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    if not rows:
+        print("nothing in", ", ".join(states))
+        return 0
+    heading = ("ID", "RECEIVED (UTC)", "STATE", "ROUTE", "URN")
+    print("{:<30} {:<19} {:<10} {:<12} {:<11} TRIES  NEXT/ERROR".format(*heading))
+    for row in rows:
+        received = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row["received_at"]))
+        after = ""
+        if row["state"] == "queued" and row["next_attempt_at"]:
+            after = "next " + time.strftime("%H:%M:%S", time.gmtime(row["next_attempt_at"]))
+        if row["last_error"]:
+            after = f"{after} {row['last_error']}".strip()
+        print(
+            f"{row['id']:<30} {received:<19} {row['state']:<10} {row['route'] or '-':<12} "
+            f"{row['urn'] or '-':<11} {row['attempts']:>5}  {after[:80]}"
+        )
+    return 0
+
+
+def _queue_show(args: argparse.Namespace) -> int:
+    journal = _journal(args)
+    status = 0
+    for message_id in args.ids:
+        row = journal.get(message_id)
+        if row is None:
+            print(f"{message_id}: not in the journal", file=sys.stderr)
+            status = 1
+            continue
+        print(json.dumps({**row, "attempts_log": journal.attempts(message_id)}, indent=2))
+    return status
+
+
+def _queue_retry(args: argparse.Namespace) -> int:
+    journal = _journal(args)
+    status = 0
+    for message_id in args.ids:
+        if journal.requeue(message_id, time.time()):
+            print(f"{message_id}: queued for another attempt now")
+        else:
+            print(f"{message_id}: not queued or parked", file=sys.stderr)
+            status = 1
+    return status
+
+
+def _queue_park(args: argparse.Namespace) -> int:
+    journal = _journal(args)
+    status = 0
+    for message_id in args.ids:
+        if journal.park_by_hand(message_id, time.time()):
+            print(f"{message_id}: parked")
+        else:
+            print(f"{message_id}: not queued", file=sys.stderr)
+            status = 1
+    return status
 
 
 # --- rules ------------------------------------------------------------------------------

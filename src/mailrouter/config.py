@@ -1,0 +1,148 @@
+"""Gateway configuration: a TOML file (optional) overlaid by MAILROUTER_* environment variables.
+
+With no file at all, `mailrouter serve` runs on the embedded defaults of DESIGN §3: listen on
+127.0.0.1:2525, the bundled routing_rules/, and a SQLite journal, spool and Maildirs under
+./var/. Nested keys take a double underscore in the environment: MAILROUTER_SMTP__PORT=2526.
+Rules (routes, courts, senders) are not configuration: they live in routing_rules/.
+"""
+
+from __future__ import annotations
+
+import socket
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from mailrouter.paths import default_rules_dir
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SmtpSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=2525, ge=0, le=65535)
+    hostname: str = Field(default_factory=socket.getfqdn, description="name in banner/Received")
+    max_message_size: int = Field(default=25 * 1024 * 1024, ge=1024)
+    max_sessions: int = Field(default=200, ge=1, description="concurrent SMTP sessions")
+    timeout: float = Field(default=300.0, gt=0, description="idle seconds per command (RFC 5321)")
+    command_call_limit: int = Field(default=50, ge=1, description="same command, per session")
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    require_tls_from_remote: bool = Field(
+        default=False, description="refuse MAIL before STARTTLS from non-loopback peers"
+    )
+    max_received_headers: int = Field(default=50, ge=1, description="loop protection")
+    inline_decide_bytes: int = Field(
+        default=256 * 1024, ge=0, description="larger messages are decided off the event loop"
+    )
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> SmtpSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        if self.require_tls_from_remote and self.tls_cert is None:
+            raise ValueError("require_tls_from_remote needs tls_cert and tls_key")
+        return self
+
+
+class MaildirSettings(Section):
+    root: Path | None = Field(default=None, description="default: <var>/mail; one Maildir a route")
+
+
+class SmtpRelaySettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    starttls: Literal["required", "opportunistic", "off"] = "required"
+    ca_file: Path | None = None
+    username: str | None = None
+    password: str | None = None
+    timeout: float = Field(default=60.0, gt=0)
+    mail_from: str = Field(default="", description="envelope sender; empty: the original sender")
+
+
+class ImapSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=993, ge=1, le=65535)
+    username: str = ""
+    password: str = ""
+    ca_file: Path | None = None
+    verify_hostname: bool = True
+    folder_template: str = Field(default="{route}", description="{route} is replaced")
+    timeout: float = Field(default=30.0, gt=0, description="bound on every IMAP command")
+
+
+class RouteDelivery(Section):
+    transport: Literal["maildir", "smtp", "imap"]
+
+
+class DeliverySettings(Section):
+    transport: Literal["maildir", "smtp", "imap"] = "maildir"
+    routes: dict[str, RouteDelivery] = Field(default={}, description="per-route overrides")
+    workers: int = Field(default=4, ge=1, le=256)
+    retry_initial_seconds: float = Field(default=30.0, gt=0)
+    retry_max_seconds: float = Field(default=1800.0, gt=0)
+    park_after_hours: float = Field(default=72.0, gt=0)
+    scan_seconds: float = Field(default=5.0, gt=0, description="how often due retries are sought")
+    maildir: MaildirSettings = MaildirSettings()
+    smtp: SmtpRelaySettings = SmtpRelaySettings()
+    imap: ImapSettings = ImapSettings()
+
+    def transport_for(self, route: str) -> str:
+        override = self.routes.get(route)
+        return override.transport if override else self.transport
+
+
+class LogSettings(Section):
+    format: Literal["json", "console"] = "json"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MAILROUTER_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    var_dir: Path = Path("var")
+    rules_dir: Path = Field(default_factory=default_rules_dir)
+    node: str = Field(default_factory=socket.gethostname, description="this gateway's name")
+    smtp: SmtpSettings = SmtpSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    log: LogSettings = LogSettings()
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.var_dir / "spool"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.var_dir / "journal.sqlite3"
+
+    @property
+    def maildir_root(self) -> Path:
+        return self.delivery.maildir.root or self.var_dir / "mail"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file, which is passed in as init values.
+        return env_settings, init_settings
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Settings from `path` (TOML) and the environment; errors name the file and field."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        with path.open("rb") as handle:
+            values = tomllib.load(handle)
+    return Settings(**values)

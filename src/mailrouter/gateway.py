@@ -1,0 +1,283 @@
+"""`mailrouter serve`: the gateway assembled from its parts, started, reloaded and stopped.
+
+Start-up: load and validate the rules (refuse to start on bad rules), open the spool and the
+journal, recover (spool files the journal does not know, attempts a crash interrupted), start
+the delivery workers, then listen. SIGHUP reloads the rules: a file that fails validation
+leaves the running rules in place and is reported. SIGTERM stops accepting connections, lets
+sessions under way finish, lets deliveries under way finish, and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import gc
+import signal
+import ssl
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from mailrouter import logs
+from mailrouter.config import Settings
+from mailrouter.decide import decide
+from mailrouter.deliver.base import Transport
+from mailrouter.deliver.imap_append import ImapAppendTransport
+from mailrouter.deliver.maildir import MaildirTransport
+from mailrouter.deliver.smtp_relay import SmtpRelayTransport
+from mailrouter.deliver.worker import DeliveryQueue
+from mailrouter.ingest.handler import GatewayHandler, StorageFull, is_storage_error
+from mailrouter.ingest.protocol import GatewaySMTP, SessionLimit
+from mailrouter.model import Envelope
+from mailrouter.rules.ruleset import Ruleset, RulesInvalid, load_ruleset
+from mailrouter.store.journal import JournalThread
+from mailrouter.store.spool import Spool
+
+log = logs.get("mailrouter.gateway")
+
+
+class RecentUrns:
+    """URNs seen lately (for the `resubmission` tag): a snapshot decide() can read without I/O,
+    loaded from the journal at start-up and kept up to date as messages arrive."""
+
+    def __init__(self, window_days: float, seen: dict[str, float] | None = None) -> None:
+        self.window_days = window_days
+        self._seen = dict(seen or {})
+
+    def __contains__(self, urn: object) -> bool:
+        at = self._seen.get(urn) if isinstance(urn, str) else None
+        return at is not None and at >= time.time() - self.window_days * 86400
+
+    def note(self, urn: str | None, at: float) -> None:
+        if urn:
+            self._seen[urn] = at
+
+
+class Gateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.ruleset: Ruleset = load_ruleset(settings.rules_dir)
+        self.spool = Spool(settings.spool_dir)
+        self.journal = JournalThread(settings.journal_path, settings.node)
+        self.recent = RecentUrns(self.ruleset.settings.resubmission_window_days)
+        self.decide_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="decide")
+        self.spool_pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="spool")
+        self.transports = self._transports()
+        self.queue = DeliveryQueue(settings.delivery, self.spool, self.journal, self.transports)
+        self.limit = SessionLimit(settings.smtp.max_sessions)
+        self.server: asyncio.base_events.Server | None = None
+        self._stopped = asyncio.Event()
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.journal.open()
+        since = time.time() - self.ruleset.settings.resubmission_window_days * 86400
+        self.recent = RecentUrns(
+            self.ruleset.settings.resubmission_window_days, await self.journal("recent_urns", since)
+        )
+        await self.recover()
+        self._warm_up()
+        self.queue.start()
+        smtp = self.settings.smtp
+        handler = GatewayHandler(self)
+        tls = self._tls_context()
+
+        def session() -> GatewaySMTP:
+            return GatewaySMTP(
+                handler,
+                limit=self.limit,
+                hostname=smtp.hostname,
+                data_size_limit=smtp.max_message_size,
+                enable_SMTPUTF8=True,
+                decode_data=False,
+                tls_context=tls,
+                timeout=smtp.timeout,
+                command_call_limit=smtp.command_call_limit,
+            )
+
+        self.server = await asyncio.get_running_loop().create_server(session, smtp.host, smtp.port)
+        # Everything loaded so far lives as long as the process: keep the collector off it.
+        gc.freeze()
+        log.info(
+            "started",
+            listen=[_address(s.getsockname()) for s in self.server.sockets],
+            rules=str(self.settings.rules_dir),
+            rules_fingerprint=self.ruleset.fingerprint,
+            spool=str(self.settings.spool_dir),
+            journal=str(self.settings.journal_path),
+            delivery={
+                route: self.settings.delivery.transport_for(route) for route in self.ruleset.routes
+            },
+            maildir=str(self.settings.maildir_root),
+            tls=tls is not None,
+        )
+
+    def _warm_up(self) -> None:
+        """Decide one made-up message before listening, so the first sender does not pay for
+        loading the holiday calendar, the address validator and the rest."""
+        front_door = self.ruleset.mailboxes.front_door[0]
+        sample = (
+            "From: Warm Up <warm.up@example.co.uk.cjsm.net>\r\n"
+            f"To: <{front_door}>\r\nSubject: URN 20AB1234521 Walsall MC\r\n\r\n"
+            "Defendant: A SAMPLE\r\nDOB: 01/01/1990\r\nHearing date: 01/01/2030\r\n"
+            "Request: warm-up\r\n"
+        ).encode()
+        envelope = Envelope("warm.up@example.co.uk.cjsm.net", (front_door,), "127.0.0.1")
+        decide(envelope, sample, self.ruleset, dt.datetime.now(dt.UTC), recent_urns=())
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def recover(self) -> None:
+        """After a crash: nothing accepted is lost, nothing delivered is delivered again."""
+        discarded = await asyncio.to_thread(self.spool.discard_temporary)
+        ids = await asyncio.to_thread(self.spool.ids)
+        known = await self.journal("known", ids)
+        adopted = 0
+        for message_id in ids:
+            if message_id in known:
+                continue
+            meta, _ = await asyncio.to_thread(self.spool.read, message_id)
+            await self.journal("record", _row_from_meta(meta))
+            adopted += 1
+        interrupted = await self.journal("recover")
+        for message_id in ids:
+            if message_id in known and await self.journal("state", message_id) == "delivered":
+                await asyncio.to_thread(self.spool.remove, message_id)
+        for message_id in await self.journal("due", time.time(), 100_000):
+            self.queue.submit(message_id)
+        log.info(
+            "recovered",
+            spooled=len(ids),
+            adopted=adopted,
+            interrupted=interrupted,
+            queued=self.queue.backlog,
+            discarded_partial=discarded,
+        )
+
+    async def serve(self) -> None:
+        """Run until SIGTERM/SIGINT; SIGHUP reloads the rules."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stopped.set)
+        loop.add_signal_handler(signal.SIGHUP, self.reload_rules)
+        await self._stopped.wait()
+        await self.stop()
+
+    def request_stop(self) -> None:
+        self._stopped.set()
+
+    async def stop(self, grace: float = 30.0) -> None:
+        log.info("stopping", sessions=self.limit.active, backlog=self.queue.backlog)
+        if self.server is not None:
+            self.server.close()  # no new connections; sessions under way go on
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.limit.idle.wait(), grace)
+        await self.queue.stop(grace)
+        for transport in self.transports.values():
+            await transport.close()
+        await self.journal.close()
+        self.spool.close()
+        self.decide_pool.shutdown(wait=False)
+        self.spool_pool.shutdown(wait=True)
+        log.info("stopped")
+
+    def reload_rules(self) -> bool:
+        try:
+            candidate = load_ruleset(self.settings.rules_dir)
+        except RulesInvalid as exc:
+            log.error("rules_reload_refused", problems=[str(p) for p in exc.problems][:50])
+            return False
+        self.ruleset = candidate  # one assignment: a session sees the old or the new, whole
+        self.recent.window_days = candidate.settings.resubmission_window_days
+        log.info("rules_reloaded", fingerprint=candidate.fingerprint)
+        return True
+
+    # --- the accept path (called by the SMTP handler) -----------------------------------
+
+    async def accept(
+        self, message_id: str, meta: dict[str, Any], raw: bytes, row: dict[str, Any]
+    ) -> None:
+        """Make the message durable and journalled; only then may the caller answer 250."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self.spool_pool, self.spool.write, message_id, meta, raw)
+        except OSError as exc:
+            if is_storage_error(exc):
+                raise StorageFull(str(exc)) from exc
+            raise
+        try:
+            await self.journal("record", row)
+        except Exception as exc:
+            # Not answered 250, so the sender will retry: take the file back out.
+            await loop.run_in_executor(self.spool_pool, self.spool.remove, message_id)
+            if is_storage_error(exc):
+                raise StorageFull(str(exc)) from exc
+            raise
+        self.queue.submit(message_id)
+
+    async def record_refusal(self, row: dict[str, Any]) -> None:
+        try:
+            await self.journal("record", row)
+        except Exception:
+            log.exception("journal_record_failed", id=row.get("id"), action=row.get("action"))
+
+    # --- parts ----------------------------------------------------------------------------
+
+    def _transports(self) -> dict[str, Transport]:
+        delivery = self.settings.delivery
+        wanted = {delivery.transport_for(route) for route in self.ruleset.routes}
+        wanted |= {r.transport for r in delivery.routes.values()}
+        transports: dict[str, Transport] = {}
+        if "maildir" in wanted:
+            transports["maildir"] = MaildirTransport(self.settings.maildir_root, self.settings.node)
+        if "smtp" in wanted:
+            transports["smtp"] = SmtpRelayTransport(delivery.smtp, self.settings.smtp.hostname)
+        if "imap" in wanted:
+            transports["imap"] = ImapAppendTransport(delivery.imap)
+        return transports
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        smtp = self.settings.smtp
+        if smtp.tls_cert is None or smtp.tls_key is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(smtp.tls_cert, smtp.tls_key)
+        return context
+
+
+def _row_from_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """A journal row rebuilt from a spool file (a crash came between the write and the row)."""
+    decision = meta.get("decision", {})
+    sender = str(meta.get("mail_from", ""))
+    return {
+        "id": meta["id"],
+        "received_at": meta["received_at"],
+        "peer": meta.get("peer_ip"),
+        "sender_domain": sender.rpartition("@")[2].lower() or None,
+        "urn": decision.get("urn"),
+        "court": decision.get("court"),
+        "route": decision.get("route"),
+        "mailbox": decision.get("mailbox"),
+        "action": decision.get("action", "deliver"),
+        "rule": decision.get("rule"),
+        "reasons": ["recovered from the spool after a restart"],
+        "tags": decision.get("tags") or [],
+        "state": "queued",
+    }
+
+
+def _address(sockname: Any) -> str:
+    host, port = sockname[0], sockname[1]
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
+async def run(settings: Settings) -> None:
+    gateway = Gateway(settings)
+    await gateway.start()
+    await gateway.serve()

@@ -1,0 +1,310 @@
+"""The journal: every decision and every delivery attempt, searchable (by URN among others).
+
+SQLite in WAL mode, so `mailrouter queue …` can read and change it while the gateway runs. A
+row never holds a defendant's name or date of birth: ids, sender domain, Message-ID, URN,
+court, route, action, rule, reasons (written without personal data) and delivery state.
+
+States of a message:
+    refused     bounced or rejected in the SMTP session; never spooled, nothing to deliver
+    queued      spooled and waiting for its next attempt (next_attempt_at)
+    delivering  an attempt is under way; after a crash it goes back to queued with
+                maybe_delivered set, so the transport checks before delivering again
+    delivered   in the team's mailbox; the spool file is removed
+    parked      given up on (permanent refusal, or too long undeliverable); kept for ops
+
+The spool file is what makes a message accepted; the journal follows it. At start-up,
+`recover` puts interrupted attempts back in the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY,
+    received_at REAL NOT NULL,
+    node TEXT NOT NULL,
+    peer TEXT,
+    sender_domain TEXT,
+    message_id TEXT,
+    urn TEXT,
+    court TEXT,
+    route TEXT,
+    mailbox TEXT,
+    action TEXT NOT NULL,
+    rule TEXT,
+    reasons TEXT,
+    tags TEXT,
+    size INTEGER,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL,
+    maybe_delivered INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    delivered_at REAL
+);
+CREATE INDEX IF NOT EXISTS messages_urn ON messages (urn, received_at);
+CREATE INDEX IF NOT EXISTS messages_due ON messages (state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS attempts (
+    message_id TEXT NOT NULL,
+    at REAL NOT NULL,
+    node TEXT NOT NULL,
+    transport TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_message ON attempts (message_id, at);
+"""
+
+QUEUED, DELIVERING, DELIVERED, PARKED, REFUSED = (
+    "queued",
+    "delivering",
+    "delivered",
+    "parked",
+    "refused",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A message taken for one delivery attempt."""
+
+    id: str
+    route: str
+    mailbox: str | None
+    attempts: int  # including this one
+    received_at: float
+    maybe_delivered: bool
+
+
+class Journal:
+    def __init__(self, path: Path, node: str, *, timeout: float = 10.0) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.node = node
+        self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable across a crash of this process (the WAL is in the OS cache); the
+        # spool file, fsynced before 250, is what survives a power cut.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- decisions --------------------------------------------------------------------------
+
+    def record(self, row: dict[str, Any]) -> None:
+        """Insert a decision. `row` holds the columns of `messages` (see _SCHEMA)."""
+        row = {**row, "node": row.get("node", self.node)}
+        if isinstance(row.get("reasons"), list | tuple):
+            row["reasons"] = json.dumps(row["reasons"])
+        if isinstance(row.get("tags"), list | tuple):
+            row["tags"] = ",".join(row["tags"])
+        columns = ", ".join(row)
+        marks = ", ".join(f":{name}" for name in row)
+        self._db.execute(f"INSERT OR IGNORE INTO messages ({columns}) VALUES ({marks})", row)
+
+    def known(self, ids: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        chunk: list[str] = []
+        for message_id in ids:
+            chunk.append(message_id)
+            if len(chunk) == 500:
+                found |= self._known(chunk)
+                chunk = []
+        return found | self._known(chunk) if chunk else found
+
+    def _known(self, ids: Sequence[str]) -> set[str]:
+        marks = ",".join("?" * len(ids))
+        rows = self._db.execute(f"SELECT id FROM messages WHERE id IN ({marks})", ids)
+        return {row[0] for row in rows}
+
+    def recent_urns(self, since: float) -> dict[str, float]:
+        rows = self._db.execute(
+            "SELECT urn, MAX(received_at) FROM messages "
+            "WHERE urn IS NOT NULL AND received_at >= ? GROUP BY urn",
+            (since,),
+        )
+        return {urn: at for urn, at in rows}
+
+    # --- delivery ---------------------------------------------------------------------------
+
+    def claim(self, message_id: str, now: float) -> Claim | None:
+        """Take a queued, due message for an attempt; None if it is not there to take."""
+        with self._transaction():
+            row = self._db.execute(
+                "SELECT route, mailbox, attempts, received_at, maybe_delivered FROM messages "
+                "WHERE id = ? AND state = ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+                (message_id, QUEUED, now),
+            ).fetchone()
+            if row is None:
+                return None
+            self._db.execute(
+                "UPDATE messages SET state = ?, attempts = attempts + 1 WHERE id = ?",
+                (DELIVERING, message_id),
+            )
+        return Claim(
+            message_id,
+            row["route"],
+            row["mailbox"],
+            row["attempts"] + 1,
+            row["received_at"],
+            bool(row["maybe_delivered"]),
+        )
+
+    def delivered(self, message_id: str, now: float, transport: str, detail: str) -> None:
+        with self._transaction():
+            self._db.execute(
+                "UPDATE messages SET state = ?, delivered_at = ?, last_error = NULL WHERE id = ?",
+                (DELIVERED, now, message_id),
+            )
+            self._attempt(message_id, now, transport, "delivered", detail)
+
+    def retry(
+        self, message_id: str, now: float, next_at: float, transport: str, error: str
+    ) -> None:
+        with self._transaction():
+            self._db.execute(
+                "UPDATE messages SET state = ?, next_attempt_at = ?, last_error = ?, "
+                "maybe_delivered = 0 WHERE id = ?",
+                (QUEUED, next_at, error, message_id),
+            )
+            self._attempt(message_id, now, transport, "temporary", error)
+
+    def park(self, message_id: str, now: float, transport: str, error: str) -> None:
+        with self._transaction():
+            self._db.execute(
+                "UPDATE messages SET state = ?, last_error = ? WHERE id = ?",
+                (PARKED, error, message_id),
+            )
+            self._attempt(message_id, now, transport, "parked", error)
+
+    def due(self, now: float, limit: int = 500) -> list[str]:
+        rows = self._db.execute(
+            "SELECT id FROM messages WHERE state = ? AND (next_attempt_at IS NULL "
+            "OR next_attempt_at <= ?) ORDER BY next_attempt_at LIMIT ?",
+            (QUEUED, now, limit),
+        )
+        return [row[0] for row in rows]
+
+    def recover(self) -> int:
+        """After a crash: attempts that were under way go back to the queue, flagged so the
+        transport first checks whether the message already arrived."""
+        cursor = self._db.execute(
+            "UPDATE messages SET state = ?, maybe_delivered = 1, next_attempt_at = NULL "
+            "WHERE state = ? AND node = ?",
+            (QUEUED, DELIVERING, self.node),
+        )
+        return cursor.rowcount
+
+    def state(self, message_id: str) -> str | None:
+        row = self._db.execute("SELECT state FROM messages WHERE id = ?", (message_id,)).fetchone()
+        return row[0] if row else None
+
+    # --- for ops (mailrouter queue …) ---------------------------------------------------
+
+    def search(
+        self, *, urn: str | None = None, states: Sequence[str] = (), limit: int = 100
+    ) -> list[dict[str, Any]]:
+        clauses, values = [], []
+        if urn:
+            clauses.append("urn = ?")
+            values.append(urn)
+        if states:
+            clauses.append(f"state IN ({','.join('?' * len(states))})")
+            values.extend(states)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._db.execute(
+            f"SELECT * FROM messages {where} ORDER BY received_at DESC LIMIT ?", (*values, limit)
+        )
+        return [dict(row) for row in rows]
+
+    def get(self, message_id: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        return dict(row) if row else None
+
+    def attempts(self, message_id: str) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT * FROM attempts WHERE message_id = ? ORDER BY at", (message_id,)
+        )
+        return [dict(row) for row in rows]
+
+    def requeue(self, message_id: str, now: float) -> bool:
+        """Ops: try a queued or parked message again now."""
+        cursor = self._db.execute(
+            "UPDATE messages SET state = ?, next_attempt_at = ? WHERE id = ? AND state IN (?, ?)",
+            (QUEUED, now, message_id, QUEUED, PARKED),
+        )
+        return cursor.rowcount == 1
+
+    def park_by_hand(self, message_id: str, now: float) -> bool:
+        with self._transaction():
+            cursor = self._db.execute(
+                "UPDATE messages SET state = ?, last_error = ? WHERE id = ? AND state = ?",
+                (PARKED, "parked by ops", message_id, QUEUED),
+            )
+            if cursor.rowcount == 1:
+                self._attempt(message_id, now, "ops", "parked", "parked by ops")
+        return cursor.rowcount == 1
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _attempt(
+        self, message_id: str, now: float, transport: str, outcome: str, detail: str
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO attempts (message_id, at, node, transport, outcome, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (message_id, now, self.node, transport, outcome, detail[:500]),
+        )
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, value: object, traceback: object) -> None:
+        self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+class JournalThread:
+    """A Journal on a thread of its own (an SQLite connection belongs to the thread that made
+    it), called from the event loop: `await journal("claim", message_id, now)`."""
+
+    def __init__(self, path: Path, node: str) -> None:
+        self.path = path
+        self.node = node
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
+        self._journal: Journal | None = None
+
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._journal = await loop.run_in_executor(self._pool, Journal, self.path, self.node)
+
+    async def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        if self._journal is None:
+            raise RuntimeError("journal not open")
+        call = functools.partial(getattr(self._journal, method), *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+
+    async def close(self) -> None:
+        if self._journal is not None:
+            await self("close")
+            self._journal = None
+        self._pool.shutdown(wait=True)

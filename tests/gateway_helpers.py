@@ -1,0 +1,107 @@
+"""Run a real gateway for a test: 127.0.0.1, a free port, its own event loop on a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import smtplib
+import socket
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from conftest import RULES_DIR
+from mailrouter.config import Settings
+from mailrouter.gateway import Gateway
+
+T = TypeVar("T")
+
+
+def gateway_settings(var_dir: Path, **overrides: Any) -> Settings:
+    smtp = {"host": "127.0.0.1", "port": 0, "hostname": "gateway.test", **overrides.pop("smtp", {})}
+    delivery = {
+        "scan_seconds": 0.2,
+        "retry_initial_seconds": 0.3,
+        "retry_max_seconds": 2.0,
+        **overrides.pop("delivery", {}),
+    }
+    return Settings(
+        var_dir=var_dir, rules_dir=overrides.pop("rules_dir", RULES_DIR), node="test-node",
+        smtp=smtp, delivery=delivery, **overrides,
+    )  # fmt: skip
+
+
+class RunningGateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.loop = asyncio.new_event_loop()
+        self.gateway: Gateway | None = None
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> RunningGateway:
+        self._thread.start()
+
+        async def start() -> Gateway:
+            gateway = Gateway(self.settings)
+            await gateway.start()
+            return gateway
+
+        self.gateway = self.run(start)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.gateway is not None:
+            self.run(lambda: self.gateway.stop(grace=5))  # type: ignore[union-attr]
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
+
+    def run(self, factory: Callable[[], Coroutine[Any, Any, T]], timeout: float = 30) -> T:
+        return asyncio.run_coroutine_threadsafe(factory(), self.loop).result(timeout)
+
+    @property
+    def port(self) -> int:
+        assert self.gateway is not None
+        return self.gateway.port
+
+    def smtp(self) -> smtplib.SMTP:
+        client = smtplib.SMTP("127.0.0.1", self.port, timeout=30)
+        client.ehlo("client.test")
+        return client
+
+    def maildir(self, route: str) -> Path:
+        return self.settings.maildir_root / route
+
+    def journal(self, method: str, *args: Any) -> Any:
+        assert self.gateway is not None
+        return self.run(lambda: self.gateway.journal(method, *args))  # type: ignore[union-attr]
+
+
+def delivered_files(maildir: Path) -> list[Path]:
+    found = []
+    for sub in ("new", "cur"):
+        folder = maildir / sub
+        if folder.is_dir():
+            found.extend(sorted(folder.iterdir()))
+    return found
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 15.0, every: float = 0.05) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(every)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0

@@ -1,0 +1,207 @@
+"""Delivery after acceptance: SMTP relay, retries with back-off, parking, and the queue commands.
+
+The downstream mail server is a real SMTP server on 127.0.0.1 (aiosmtpd's Controller) whose
+answers each test scripts: a peer, not the thing under test.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+
+from conftest import FRONT_DOOR, SENDER, build_message
+from gateway_helpers import RunningGateway, free_port, gateway_settings, wait_for
+from mailrouter.deliver.worker import backoff
+
+MAILROUTER = str(Path(sys.executable).with_name("mailrouter"))
+
+
+class Downstream:
+    """An SMTP server that answers DATA from a script (then 250 for ever after)."""
+
+    def __init__(self, answers: list[str] | None = None) -> None:
+        self.answers = list(answers or [])
+        self.received: list[dict[str, Any]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received.append(
+            {
+                "mail_from": envelope.mail_from,
+                "rcpt": list(envelope.rcpt_tos),
+                "data": envelope.original_content,
+                "tls": session.ssl is not None,
+            }
+        )
+        return self.answers.pop(0) if self.answers else "250 2.0.0 stored"
+
+
+@pytest.fixture
+def downstream() -> Iterator[tuple[Downstream, int]]:
+    handler = Downstream()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+def relay_settings(tmp_path: Path, port: int, **delivery: Any) -> Any:
+    smtp = {"host": "127.0.0.1", "port": port, "starttls": "off", **delivery.pop("smtp", {})}
+    return gateway_settings(
+        tmp_path / "var", delivery={"transport": "smtp", "smtp": smtp, **delivery}
+    )
+
+
+def accept(gateway: RunningGateway) -> str:
+    with gateway.smtp() as client:
+        client.mail(SENDER)
+        client.rcpt(FRONT_DOOR)
+        code, text = client.data(build_message())
+    assert code == 250
+    return text.rsplit(b" ", 1)[1].decode()
+
+
+def outcomes(gateway: RunningGateway, message_id: str) -> list[str]:
+    return [row["outcome"] for row in gateway.journal("attempts", message_id)]
+
+
+def test_relay_to_the_route_mailbox(tmp_path: Path, downstream: tuple[Downstream, int]) -> None:
+    sink, port = downstream
+    with RunningGateway(relay_settings(tmp_path, port)) as gateway:
+        message_id = accept(gateway)
+        wait_for(lambda: sink.received)
+        (received,) = sink.received
+        assert received["rcpt"] == ["wm.magistrates.defence@cps.gov.uk"]
+        assert received["mail_from"] == SENDER
+        assert f"X-Mailrouter-Id: {message_id}".encode() in received["data"]
+        wait_for(lambda: gateway.journal("get", message_id)["state"] == "delivered")
+        assert outcomes(gateway, message_id) == ["delivered"]
+
+
+def test_temporary_failure_is_retried(tmp_path: Path, downstream: tuple[Downstream, int]) -> None:
+    sink, port = downstream
+    sink.answers = ["451 4.3.0 try later", "421 4.3.2 busy"]
+    with RunningGateway(relay_settings(tmp_path, port)) as gateway:
+        message_id = accept(gateway)
+        wait_for(lambda: gateway.journal("get", message_id)["state"] == "delivered", timeout=20)
+        assert outcomes(gateway, message_id) == ["temporary", "temporary", "delivered"]
+        assert len(sink.received) == 3
+        row = gateway.journal("get", message_id)
+        assert row["attempts"] == 3 and row["last_error"] is None
+
+
+def test_destination_down_is_retried_not_lost(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens here yet
+    with RunningGateway(relay_settings(tmp_path, port)) as gateway:
+        message_id = accept(gateway)
+        wait_for(lambda: "temporary" in outcomes(gateway, message_id))
+        assert gateway.gateway.spool.exists(message_id)  # type: ignore[union-attr]
+        sink = Downstream()
+        controller = Controller(sink, hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            wait_for(lambda: gateway.journal("get", message_id)["state"] == "delivered", timeout=20)
+            assert len(sink.received) == 1
+        finally:
+            controller.stop()
+
+
+def test_permanent_refusal_parks_and_ops_can_retry(
+    tmp_path: Path, downstream: tuple[Downstream, int]
+) -> None:
+    sink, port = downstream
+    sink.answers = ["550 5.1.1 no such mailbox"]
+    settings = relay_settings(tmp_path, port)
+    config = tmp_path / "mailrouter.toml"
+    config.write_text(f'var_dir = "{settings.var_dir}"\nnode = "test-node"\n')
+    with RunningGateway(settings) as gateway:
+        message_id = accept(gateway)
+        wait_for(lambda: gateway.journal("get", message_id)["state"] == "parked")
+        assert "5.1.1" in gateway.journal("get", message_id)["last_error"]
+
+        listing = run_cli("queue", "--config", str(config), "list")
+        assert message_id in listing.stdout and "parked" in listing.stdout
+        shown = json.loads(run_cli("queue", "--config", str(config), "show", message_id).stdout)
+        assert shown["state"] == "parked" and shown["attempts_log"][0]["outcome"] == "parked"
+
+        assert run_cli("queue", "--config", str(config), "retry", message_id).returncode == 0
+        wait_for(lambda: gateway.journal("get", message_id)["state"] == "delivered")
+        assert len(sink.received) == 2
+        delivered = run_cli("queue", "--config", str(config), "list", "--state", "delivered")
+        assert message_id in delivered.stdout
+        assert run_cli("queue", "--config", str(config), "retry", message_id).returncode == 1
+
+
+def test_parked_after_too_long(tmp_path: Path, downstream: tuple[Downstream, int]) -> None:
+    sink, port = downstream
+    sink.answers = ["451 4.3.0 try later"] * 100
+    settings = relay_settings(tmp_path, port, park_after_hours=1 / 3600)  # one second
+    with RunningGateway(settings) as gateway:
+        message_id = accept(gateway)
+        wait_for(lambda: gateway.journal("get", message_id)["state"] == "parked", timeout=20)
+        assert "undeliverable for too long" in gateway.journal("get", message_id)["last_error"]
+
+
+def test_queue_park_by_hand(tmp_path: Path) -> None:
+    settings = relay_settings(tmp_path, free_port())  # a destination that is down
+    config = tmp_path / "mailrouter.toml"
+    config.write_text(f'var_dir = "{settings.var_dir}"\nnode = "test-node"\n')
+    with RunningGateway(settings) as gateway:
+        message_id = accept(gateway)
+        wait_for(lambda: "temporary" in outcomes(gateway, message_id))
+        wait_for(lambda: gateway.journal("get", message_id)["state"] == "queued")
+        assert run_cli("queue", "--config", str(config), "park", message_id).returncode == 0
+        assert gateway.journal("get", message_id)["state"] == "parked"
+
+
+def test_relay_over_required_starttls(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    sink, port = Downstream(), free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port, tls_context=context)
+    controller.start()
+    try:
+        settings = relay_settings(tmp_path, port, smtp={"starttls": "required", "ca_file": ca_file})
+        with RunningGateway(settings) as gateway:
+            message_id = accept(gateway)
+            wait_for(lambda: gateway.journal("get", message_id)["state"] == "delivered")
+            assert sink.received[0]["tls"] is True
+    finally:
+        controller.stop()
+
+
+def test_relay_refuses_to_send_in_clear_when_tls_required(
+    tmp_path: Path, downstream: tuple[Downstream, int]
+) -> None:
+    sink, port = downstream  # offers no STARTTLS
+    with RunningGateway(relay_settings(tmp_path, port, smtp={"starttls": "required"})) as gateway:
+        message_id = accept(gateway)
+        wait_for(lambda: "temporary" in outcomes(gateway, message_id))
+        assert sink.received == []
+
+
+@pytest.mark.parametrize("attempts", [1, 2, 3, 8, 30])
+def test_backoff_grows_with_jitter_and_a_ceiling(attempts: int) -> None:
+    delays = [backoff(attempts, 30, 1800) for _ in range(200)]
+    base = min(1800, 30 * 2 ** (attempts - 1))
+    assert all(0.8 * base <= d <= 1.2 * base for d in delays)
+    assert len({round(d, 6) for d in delays}) > 100  # jittered, not lock-step
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([MAILROUTER, *args], capture_output=True, text=True, timeout=60)
