@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mailrouter.parse.text import fold
+from mailrouter.parse.text import _COMMON_MARKS, _POSSESSIVE, _TOKEN, fold
 
 
 @pytest.mark.parametrize(
@@ -28,3 +30,23 @@ def test_fold(text: str, folded: str) -> None:
 def test_ascii_and_unicode_paths_agree() -> None:
     text = "Birmingham MC s16 statement, 20AB1234521; R v SMITH"
     assert fold(text + " é").removesuffix(" é ") + " " == fold(text)
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=1500, deadline=None)
+def test_fast_and_unicode_paths_agree(text: str) -> None:
+    # The byte-table path must give exactly what the Unicode path gives.
+    lowered = text.lower()
+    if "'" in lowered or "’" in lowered:
+        lowered = _POSSESSIVE.sub("", lowered).replace("'", "").replace("’", "")
+    lowered = lowered.translate(_COMMON_MARKS)
+    expected = f" {' '.join(_TOKEN.findall(lowered))} "
+    assert fold(text) == expected
+
+
+def test_marks_and_mixed_tokens() -> None:
+    assert (
+        fold("URN 22KM0217326 – Kidderminster MC “IDPC”")
+        == " urn 22 km 0217326 kidderminster mc idpc "
+    )
+    assert fold("mg6c 10am 1st") == " mg 6 c 10 am 1 st "

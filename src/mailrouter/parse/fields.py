@@ -78,6 +78,10 @@ for _label in _LABELS:
     for _word in _FIRST_WORDS_OF[_label].split():
         _CANDIDATES[_word] = (*_CANDIDATES.get(_word, ()), _label)
 _FIRST_WORD = re.compile(r"[\W\d_]*([^\W\d_]+)")
+# The start of a line (after the newline put before the text) whose first word is a candidate.
+_CANDIDATE = re.compile(
+    r"\n[^a-z\n]{0,12}(?:" + "|".join(sorted(_CANDIDATES, key=len, reverse=True)) + r")(?![a-z])"
+)
 _DIGITS = re.compile(r"\d+")
 # A further label inside a value needs a colon: "… SMITH  DOB: 01/02/1990".
 _INNER = re.compile(
@@ -114,10 +118,10 @@ class Field(NamedTuple):
 def find_fields(lines: list[str]) -> list[Field]:
     fields: list[Field] = []
     consumed: set[int] = set()
-    for index, line in enumerate(lines):
+    for index in _candidate_lines(lines):
         if index in consumed:
             continue
-        hit = _match_label(line)
+        hit = _match_label(lines[index])
         if hit is None:
             continue
         label, value, ordinal = hit
@@ -130,6 +134,20 @@ def find_fields(lines: list[str]) -> list[Field]:
             value = _continue_value(lines, value, index + 1, consumed)
         fields.extend(_split_inner(label, value, index, ordinal))
     return fields
+
+
+def _candidate_lines(lines: list[str]) -> list[int]:
+    """Indexes of the lines whose first word may start a label. The regex engine finds them
+    in one pass over the lower-cased text (a line starting with any other letter fails on its
+    first character), so Python visits only those lines."""
+    text = "\n" + "\n".join(lines).lower()  # lower() never adds or removes a newline
+    found: list[int] = []
+    line, position = -1, 0
+    for m in _CANDIDATE.finditer(text):
+        line += text.count("\n", position, m.start() + 1)
+        position = m.start() + 1
+        found.append(line)
+    return found
 
 
 def _match_label(line: str) -> tuple[Label, str, int | None] | None:
