@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conftest import Decider
-from mailrouter.notices import bounce_lines, bounce_summary, clean, reject_text
+from mailrouter.notices import bounce_lines, bounce_paragraphs, bounce_summary, clean, reject_text
 from mailrouter.rules.ruleset import Ruleset
 
 
@@ -43,3 +43,11 @@ def test_summary_and_reject_text(route: Decider, ruleset: Ruleset) -> None:
 
 def test_clean_removes_control_characters() -> None:
     assert clean("a\r\nBcc: x\x00y\tz") == "a Bcc: x y z"
+
+
+def test_smtp_paragraphs_fit_reply_lines(route: Decider, ruleset: Ruleset) -> None:
+    decision = route("Sandwell MC", "nothing useful\n")
+    paragraphs = bounce_paragraphs(decision, ruleset.notices)
+    assert all(0 < len(p) <= 440 for p in paragraphs)
+    assert paragraphs[0].startswith("Not accepted") and paragraphs[-1].startswith("This is")
+    assert any(p.startswith("Body: Defendant:") for p in paragraphs)

@@ -83,6 +83,7 @@ def test_bounce_names_what_is_missing(gateway: RunningGateway) -> None:
     assert "court centre, date of birth, hearing date" in body
     assert "Subject: URN 20WV5512326 - Birmingham Magistrates' Court - R v SURNAME" in body
     assert "DAWSON" not in body  # never echo a defendant's name
+    assert len(lines) <= 12 and all(len(line) <= 500 for line in lines)
 
 
 def test_reject_at_data_when_from_is_not_the_envelope_domain(gateway: RunningGateway) -> None:

@@ -25,6 +25,7 @@ ITEM_NAMES = {
 EXAMPLE_URN = "20AB1234521"
 EXAMPLE_COURT = "Birmingham Magistrates' Court"
 WIDTH = 76
+SMTP_LINE = 440  # reply lines may be 512 octets (RFC 5321 §4.5.3.1.5) with code and status
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -41,8 +42,26 @@ def bounce_summary(decision: Decision, notices: Notices) -> str:
     return clean(notices.bounce.summary.format(items=items_phrase(decision.missing)))
 
 
+def bounce_paragraphs(decision: Decision, notices: Notices) -> list[str]:
+    """The bounce as paragraphs, one line each: for SMTP replies, where the sender's mail
+    server rewraps the text itself (Postfix joins reply lines into one paragraph)."""
+    text = notices.bounce
+    out = [bounce_summary(decision, notices), clean(text.intro)]
+    for item in decision.missing:
+        template = text.items.get(item)  # type: ignore[call-overload]
+        if template is not None:
+            detail = clean(decision.details.get(item, ""))
+            out.append("- " + clean(template.format(detail=detail)))
+    out.append(clean(text.example_heading) + " " + _example_subject(decision, notices))
+    body = " / ".join(clean(line) for line in text.example_body.strip().splitlines())
+    out.append(f"Body: {body}")
+    if text.closing:
+        out.append(clean(text.closing))
+    return [piece for paragraph in out for piece in textwrap.wrap(paragraph, SMTP_LINE)]
+
+
 def bounce_lines(decision: Decision, notices: Notices) -> list[str]:
-    """The full bounce text as lines of at most WIDTH characters."""
+    """The full bounce text as lines of at most WIDTH characters (for notice mail)."""
     text = notices.bounce
     out: list[str] = [bounce_summary(decision, notices), ""]
     out.extend(textwrap.wrap(clean(text.intro), WIDTH))
@@ -54,16 +73,20 @@ def bounce_lines(decision: Decision, notices: Notices) -> list[str]:
         out.extend(textwrap.wrap(line, WIDTH, initial_indent="- ", subsequent_indent="  "))
     out.append("")
     out.append(clean(text.example_heading))
-    values = {
-        "urn": decision.urn or EXAMPLE_URN,
-        "court": decision.court.name if decision.court else EXAMPLE_COURT,
-    }
-    out.append("  " + clean(text.example_subject.format(**values)))
+    out.append("  " + _example_subject(decision, notices))
     out.extend("  " + clean(line) for line in text.example_body.strip().splitlines())
     if text.closing:
         out.append("")
         out.extend(textwrap.wrap(clean(text.closing), WIDTH))
     return out
+
+
+def _example_subject(decision: Decision, notices: Notices) -> str:
+    values = {
+        "urn": decision.urn or EXAMPLE_URN,
+        "court": decision.court.name if decision.court else EXAMPLE_COURT,
+    }
+    return clean(notices.bounce.example_subject.format(**values))
 
 
 def reject_text(notices: Notices) -> str:

@@ -27,7 +27,7 @@ from mailrouter.dnskeys import lookup_keys_async
 from mailrouter.ingest import checks, replies
 from mailrouter.ingest.protocol import NULL_PATH
 from mailrouter.model import Action, Decision, Envelope, SenderClass
-from mailrouter.notices import bounce_lines, reject_text
+from mailrouter.notices import bounce_paragraphs, reject_text
 from mailrouter.policy.addresses import parse_address
 from mailrouter.policy.auth import dkim_key_names, peer_is_trusted
 from mailrouter.policy.sender import domain_class
@@ -131,7 +131,7 @@ class GatewayHandler:
             _log_decision(message_id, decision, peer_ip, len(raw), started)
             if action is Action.REJECT:
                 return replies.REJECTED.with_text(reject_text(ruleset.notices))
-            return replies.multiline(replies.BOUNCED, bounce_lines(decision, ruleset.notices))
+            return replies.multiline(replies.BOUNCED, bounce_paragraphs(decision, ruleset.notices))
 
         meta = _spool_meta(message_id, now, session, envelope, decision, gateway, ruleset)
         try:
