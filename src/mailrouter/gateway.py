@@ -31,7 +31,7 @@ from mailrouter.ingest.handler import GatewayHandler, StorageFull, is_storage_er
 from mailrouter.ingest.protocol import GatewaySMTP, SessionLimit
 from mailrouter.model import Envelope
 from mailrouter.rules.ruleset import Ruleset, RulesInvalid, load_ruleset
-from mailrouter.store.journal import JournalThread
+from mailrouter.store.journal import JournalPool
 from mailrouter.store.spool import Spool
 
 log = logs.get("mailrouter.gateway")
@@ -59,10 +59,9 @@ class Gateway:
         self.settings = settings
         self.ruleset: Ruleset = load_ruleset(settings.rules_dir)
         self.spool = Spool(settings.spool_dir)
-        self.journal = JournalThread(settings.journal_path, settings.node)
+        self.journal = JournalPool(settings.journal_path, settings.node)
         self.recent = RecentUrns(self.ruleset.settings.resubmission_window_days)
         self.decide_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="decide")
-        self.spool_pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="spool")
         self.transports = self._transports()
         self.queue = DeliveryQueue(settings.delivery, self.spool, self.journal, self.transports)
         self.limit = SessionLimit(settings.smtp.max_sessions)
@@ -183,7 +182,6 @@ class Gateway:
         await self.journal.close()
         self.spool.close()
         self.decide_pool.shutdown(wait=False)
-        self.spool_pool.shutdown(wait=True)
         log.info("stopped")
 
     def reload_rules(self) -> bool:
@@ -203,22 +201,24 @@ class Gateway:
         self, message_id: str, meta: dict[str, Any], raw: bytes, row: dict[str, Any]
     ) -> None:
         """Make the message durable and journalled; only then may the caller answer 250."""
-        loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self.spool_pool, self.spool.write, message_id, meta, raw)
-        except OSError as exc:
-            if is_storage_error(exc):
-                raise StorageFull(str(exc)) from exc
-            raise
-        try:
-            await self.journal("record", row)
+            await self.journal.run(self._accept_on_pool, message_id, meta, raw, row)
         except Exception as exc:
-            # Not answered 250, so the sender will retry: take the file back out.
-            await loop.run_in_executor(self.spool_pool, self.spool.remove, message_id)
             if is_storage_error(exc):
                 raise StorageFull(str(exc)) from exc
             raise
         self.queue.submit(message_id)
+
+    def _accept_on_pool(
+        self, message_id: str, meta: dict[str, Any], raw: bytes, row: dict[str, Any]
+    ) -> None:
+        self.spool.write(message_id, meta, raw)
+        try:
+            self.journal.here().record(row)
+        except BaseException:
+            # Not answered 250, so the sender will retry: take the file back out.
+            self.spool.remove(message_id)
+            raise
 
     async def record_refusal(self, row: dict[str, Any]) -> None:
         try:

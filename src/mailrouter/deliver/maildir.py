@@ -3,7 +3,8 @@
 The file is written to tmp/, fsynced, renamed into new/ and the directory fsynced, as the
 Maildir convention and "never lose mail" both ask. Its name is fixed by the gateway id, so a
 repeated attempt finds the earlier copy (in new/, or in cur/ once a reader has seen it) and
-does not deliver twice. Blocking file work runs in a thread.
+does not deliver twice. `deliver_blocking` is for callers already on a worker thread (the
+delivery queue runs a whole attempt there); `deliver` runs it in a thread.
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ class MaildirTransport:
         return f"{message_id}.{self._host}"
 
     async def deliver(self, delivery: Delivery) -> str:
-        return await asyncio.to_thread(self._deliver, delivery)
+        return await asyncio.to_thread(self.deliver_blocking, delivery)
 
     async def close(self) -> None:
         return None
 
-    def _deliver(self, delivery: Delivery) -> str:
+    def deliver_blocking(self, delivery: Delivery) -> str:
+        """The delivery itself, for a caller already on a worker thread."""
         folder = self.folder(delivery.route)
         name = self.file_name(delivery.id)
         try:

@@ -1,11 +1,15 @@
 """The delivery queue: spooled messages go to the teams, retried until they arrive.
 
-A worker claims a message in the journal (so no other worker or node takes it), reads it from
-the spool, composes what the team receives, hands it to the route's transport and records the
-outcome. A temporary failure is retried with exponential back-off and jitter; once a message
-has been undeliverable for `park_after_hours`, or on a permanent refusal, it is parked for ops
-(`mailrouter queue list|retry|park`). The spool file is removed only after the journal records
-the delivery. A periodic scan picks up retries that have come due.
+An attempt claims the message in the journal (so no other worker or node takes it), reads it
+from the spool, composes what the team receives, hands it to the route's transport and records
+the outcome. A temporary failure is retried with exponential back-off and jitter; once a
+message has been undeliverable for `park_after_hours`, or on a permanent refusal, it is parked
+for ops (`mailrouter queue list|retry|park`). The spool file is removed only after the journal
+records the delivery. A periodic scan picks up retries that have come due.
+
+Blocking work runs on the journal's thread pool. A transport that is itself blocking (Maildir:
+file writes and fsyncs) offers `deliver_blocking`, and then the whole attempt is one job on the
+pool; a network transport (SMTP, IMAP) delivers on the event loop between two such jobs.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import NamedTuple
 
 from mailrouter import logs
 from mailrouter.config import DeliverySettings
@@ -25,13 +29,23 @@ from mailrouter.deliver.base import (
     Transport,
 )
 from mailrouter.deliver.compose import compose
-from mailrouter.store.journal import Claim
+from mailrouter.store.journal import Claim, JournalPool
 from mailrouter.store.spool import Spool, SpoolError
 
 log = logs.get("mailrouter.deliver")
 
-JournalCall = Callable[..., Awaitable[Any]]
 ParkedHook = Callable[[str, str], Awaitable[None]]
+
+
+class Outcome(NamedTuple):
+    kind: str  # delivered | temporary | permanent
+    detail: str
+
+
+class Prepared(NamedTuple):
+    claim: Claim
+    transport: Transport
+    delivery: Delivery
 
 
 class DeliveryQueue:
@@ -39,7 +53,7 @@ class DeliveryQueue:
         self,
         settings: DeliverySettings,
         spool: Spool,
-        journal: JournalCall,
+        journal: JournalPool,
         transports: Mapping[str, Transport],
         *,
         on_parked: ParkedHook | None = None,
@@ -92,7 +106,7 @@ class DeliveryQueue:
                 for message_id in await self.journal("due", self.clock()):
                     self.submit(message_id)
             except Exception:
-                log.exception("due_scan_failed")
+                log.exception("due_scan_failed")  # retried on the next tick
             await asyncio.sleep(self.settings.scan_seconds)
 
     async def _work(self) -> None:
@@ -108,19 +122,31 @@ class DeliveryQueue:
                 self._pending.discard(message_id)
 
     async def attempt(self, message_id: str) -> None:
+        result = await self.journal.run(self._start_on_pool, message_id)
+        if isinstance(result, Prepared):
+            outcome = await _deliver(result.transport, result.delivery)
+            result = await self.journal.run(
+                self._finish_on_pool, result.claim, result.transport, outcome
+            )
+        if result is not None and self.on_parked is not None:
+            await self.on_parked(*result)
+
+    # --- on the pool ----------------------------------------------------------------------
+
+    def _start_on_pool(self, message_id: str) -> Prepared | tuple[str, str] | None:
+        """Claim, read and compose; for a blocking transport, deliver and record too. Returns
+        what is left for the event loop: a Prepared delivery, a parked (id, reason), or None."""
         now = self.clock()
-        claim: Claim | None = await self.journal("claim", message_id, now)
+        claim = self.journal.here().claim(message_id, now)
         if claim is None:
-            return
+            return None
         transport = self.transports.get(self.settings.transport_for(claim.route))
         if transport is None:
-            await self._park(claim, "none", f"no transport for route {claim.route}", now)
-            return
+            return self._park(claim, "none", f"no transport for route {claim.route}")
         try:
-            meta, raw = await asyncio.to_thread(self.spool.read, message_id)
+            meta, raw = self.spool.read(message_id)
         except (OSError, SpoolError) as exc:
-            await self._park(claim, transport.name, f"spool file unreadable: {exc}", now)
-            return
+            return self._park(claim, transport.name, f"spool file unreadable: {exc}")
         delivery = Delivery(
             message_id,
             claim.route,
@@ -129,48 +155,60 @@ class DeliveryQueue:
             compose(raw, meta),
             claim.maybe_delivered,
         )
+        blocking = getattr(transport, "deliver_blocking", None)
+        if blocking is None:
+            return Prepared(claim, transport, delivery)
         try:
-            detail = await transport.deliver(delivery)
+            outcome = Outcome("delivered", blocking(delivery))
         except PermanentDeliveryError as exc:
-            await self._park(claim, transport.name, str(exc), self.clock())
-        except Exception as exc:
-            if not isinstance(exc, TemporaryDeliveryError):
-                log.exception("transport_failed_unexpectedly", id=message_id)
-            await self._retry(claim, transport.name, str(exc) or repr(exc))
-        else:
-            await self.journal("delivered", message_id, self.clock(), transport.name, detail)
-            await asyncio.to_thread(self.spool.remove, message_id)
-            log.info(
-                "delivered",
-                id=message_id,
-                route=claim.route,
-                transport=transport.name,
-                attempts=claim.attempts,
-            )
+            outcome = Outcome("permanent", str(exc))
+        except Exception as exc:  # noqa: BLE001 - a transport bug becomes a logged retry
+            outcome = _temporary(message_id, exc)
+        return self._finish_on_pool(claim, transport, outcome)
 
-    async def _retry(self, claim: Claim, transport: str, error: str) -> None:
+    def _finish_on_pool(
+        self, claim: Claim, transport: Transport, outcome: Outcome
+    ) -> tuple[str, str] | None:
         now = self.clock()
+        if outcome.kind == "delivered":
+            self.journal.here().delivered(claim.id, now, transport.name, outcome.detail)
+            self.spool.remove(claim.id)
+            log.info("delivered", id=claim.id, route=claim.route, transport=transport.name,
+                     attempts=claim.attempts)  # fmt: skip
+            return None
+        if outcome.kind == "permanent":
+            return self._park(claim, transport.name, outcome.detail)
         if now - claim.received_at >= self.settings.park_after_hours * 3600:
-            await self._park(claim, transport, f"undeliverable for too long: {error}", now)
-            return
+            return self._park(
+                claim, transport.name, f"undeliverable for too long: {outcome.detail}"
+            )
         delay = backoff(
             claim.attempts, self.settings.retry_initial_seconds, self.settings.retry_max_seconds
         )
-        await self.journal("retry", claim.id, now, now + delay, transport, error)
-        log.warning(
-            "delivery_deferred",
-            id=claim.id,
-            route=claim.route,
-            attempts=claim.attempts,
-            retry_in=round(delay, 1),
-            error=error[:200],
-        )
+        self.journal.here().retry(claim.id, now, now + delay, transport.name, outcome.detail)
+        log.warning("delivery_deferred", id=claim.id, route=claim.route, attempts=claim.attempts,
+                    retry_in=round(delay, 1), error=outcome.detail[:200])  # fmt: skip
+        return None
 
-    async def _park(self, claim: Claim, transport: str, error: str, now: float) -> None:
-        await self.journal("park", claim.id, now, transport, error)
-        log.error("delivery_parked", id=claim.id, route=claim.route, error=error[:200])
-        if self.on_parked is not None:
-            await self.on_parked(claim.id, error)
+    def _park(self, claim: Claim, transport: str, reason: str) -> tuple[str, str]:
+        self.journal.here().park(claim.id, self.clock(), transport, reason)
+        log.error("delivery_parked", id=claim.id, route=claim.route, error=reason[:200])
+        return claim.id, reason
+
+
+async def _deliver(transport: Transport, delivery: Delivery) -> Outcome:
+    try:
+        return Outcome("delivered", await transport.deliver(delivery))
+    except PermanentDeliveryError as exc:
+        return Outcome("permanent", str(exc))
+    except Exception as exc:  # noqa: BLE001 - a transport bug becomes a logged retry
+        return _temporary(delivery.id, exc)
+
+
+def _temporary(message_id: str, exc: Exception) -> Outcome:
+    if not isinstance(exc, TemporaryDeliveryError):
+        log.exception("transport_failed_unexpectedly", id=message_id)  # retried: a bug, not fate
+    return Outcome("temporary", str(exc) or repr(exc))
 
 
 def backoff(attempts: int, initial: float, ceiling: float) -> float:

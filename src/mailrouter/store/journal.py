@@ -22,11 +22,14 @@ import asyncio
 import functools
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -90,7 +93,11 @@ class Journal:
     def __init__(self, path: Path, node: str, *, timeout: float = 10.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.node = node
-        self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        # check_same_thread off only so a pool can close its connections at shutdown; each is
+        # otherwise used by the one thread that opened it.
+        self._db = sqlite3.connect(
+            path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL is durable across a crash of this process (the WAL is in the OS cache); the
@@ -283,28 +290,47 @@ class _Transaction:
         self._db.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
-class JournalThread:
-    """A Journal on a thread of its own (an SQLite connection belongs to the thread that made
-    it), called from the event loop: `await journal("claim", message_id, now)`."""
+class JournalPool:
+    """A pool of threads for blocking work, each with its own Journal connection (an SQLite
+    connection belongs to one thread; WAL lets several write in turn). Work already running on
+    the pool (writing the spool, delivering to a Maildir) records its outcome with `here()`,
+    without another hand-off back and forth with the event loop.
 
-    def __init__(self, path: Path, node: str) -> None:
+        await journal("claim", message_id, now)     # a Journal method, from the event loop
+        await journal.run(function, *args)           # any blocking function, on the pool
+        journal.here().claim(message_id, now)        # from code already running on the pool
+    """
+
+    def __init__(self, path: Path, node: str, threads: int = 32) -> None:
         self.path = path
         self.node = node
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
-        self._journal: Journal | None = None
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="io")
+        self._local = threading.local()
+        self._opened: list[Journal] = []
+        self._lock = threading.Lock()
+
+    def here(self) -> Journal:
+        journal: Journal | None = getattr(self._local, "journal", None)
+        if journal is None:
+            journal = Journal(self.path, self.node)
+            self._local.journal = journal
+            with self._lock:
+                self._opened.append(journal)
+        return journal
 
     async def open(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._journal = await loop.run_in_executor(self._pool, Journal, self.path, self.node)
+        await self("state", "")  # creates the file and schema before any traffic
 
-    async def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        if self._journal is None:
-            raise RuntimeError("journal not open")
-        call = functools.partial(getattr(self._journal, method), *args, **kwargs)
+    async def __call__(self, method: str, *args: Any) -> Any:
+        return await self.run(lambda: getattr(self.here(), method)(*args))
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        call = functools.partial(function, *args)
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     async def close(self) -> None:
-        if self._journal is not None:
-            await self("close")
-            self._journal = None
-        self._pool.shutdown(wait=True)
+        await asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown, True)
+        with self._lock:
+            for journal in self._opened:
+                journal.close()
+            self._opened.clear()
