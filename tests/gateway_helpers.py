@@ -78,6 +78,18 @@ class RunningGateway:
         assert self.gateway is not None
         return self.run(lambda: self.gateway.journal(method, *args))  # type: ignore[union-attr]
 
+    def state(self, message_id: str) -> str | None:
+        """The message's journal state; None until the delivery side has recorded it (just
+        after the 250: the SMTP side only writes the spool)."""
+        state: str | None = self.journal("state", message_id)
+        return state
+
+    def row(self, message_id: str) -> dict[str, Any]:
+        """The message's journal row, once recorded."""
+        wait_for(lambda: self.state(message_id) is not None)
+        row: dict[str, Any] = self.journal("get", message_id)
+        return row
+
 
 def delivered_files(maildir: Path) -> list[Path]:
     found = []

@@ -85,7 +85,7 @@ def test_relay_to_the_route_mailbox(tmp_path: Path, downstream: tuple[Downstream
         assert received["rcpt"] == ["wm.magistrates.defence@cps.gov.uk"]
         assert received["mail_from"] == SENDER
         assert f"X-Mailrouter-Id: {message_id}".encode() in received["data"]
-        wait_for(lambda: gateway.journal("get", message_id)["state"] == "delivered")
+        wait_for(lambda: gateway.state(message_id) == "delivered")
         assert outcomes(gateway, message_id) == ["delivered"]
 
 
@@ -94,7 +94,7 @@ def test_temporary_failure_is_retried(tmp_path: Path, downstream: tuple[Downstre
     sink.answers = ["451 4.3.0 try later", "421 4.3.2 busy"]
     with RunningGateway(relay_settings(tmp_path, port)) as gateway:
         message_id = accept(gateway)
-        wait_for(lambda: gateway.journal("get", message_id)["state"] == "delivered", timeout=20)
+        wait_for(lambda: gateway.state(message_id) == "delivered", timeout=20)
         assert outcomes(gateway, message_id) == ["temporary", "temporary", "delivered"]
         assert len(sink.received) == 3
         row = gateway.journal("get", message_id)
@@ -111,7 +111,7 @@ def test_destination_down_is_retried_not_lost(tmp_path: Path) -> None:
         controller = Controller(sink, hostname="127.0.0.1", port=port)
         controller.start()
         try:
-            wait_for(lambda: gateway.journal("get", message_id)["state"] == "delivered", timeout=20)
+            wait_for(lambda: gateway.state(message_id) == "delivered", timeout=20)
             assert len(sink.received) == 1
         finally:
             controller.stop()
@@ -127,7 +127,7 @@ def test_permanent_refusal_parks_and_ops_can_retry(
     config.write_text(f'var_dir = "{settings.var_dir}"\nnode = "test-node"\n')
     with RunningGateway(settings) as gateway:
         message_id = accept(gateway)
-        wait_for(lambda: gateway.journal("get", message_id)["state"] == "parked")
+        wait_for(lambda: gateway.state(message_id) == "parked")
         assert "5.1.1" in gateway.journal("get", message_id)["last_error"]
 
         listing = run_cli("queue", "--config", str(config), "list")
@@ -136,7 +136,7 @@ def test_permanent_refusal_parks_and_ops_can_retry(
         assert shown["state"] == "parked" and shown["attempts_log"][0]["outcome"] == "parked"
 
         assert run_cli("queue", "--config", str(config), "retry", message_id).returncode == 0
-        wait_for(lambda: gateway.journal("get", message_id)["state"] == "delivered")
+        wait_for(lambda: gateway.state(message_id) == "delivered")
         assert len(sink.received) == 2
         delivered = run_cli("queue", "--config", str(config), "list", "--state", "delivered")
         assert message_id in delivered.stdout
@@ -149,7 +149,7 @@ def test_parked_after_too_long(tmp_path: Path, downstream: tuple[Downstream, int
     settings = relay_settings(tmp_path, port, park_after_hours=1 / 3600)  # one second
     with RunningGateway(settings) as gateway:
         message_id = accept(gateway)
-        wait_for(lambda: gateway.journal("get", message_id)["state"] == "parked", timeout=20)
+        wait_for(lambda: gateway.state(message_id) == "parked", timeout=20)
         assert "undeliverable for too long" in gateway.journal("get", message_id)["last_error"]
 
 
@@ -160,9 +160,9 @@ def test_queue_park_by_hand(tmp_path: Path) -> None:
     with RunningGateway(settings) as gateway:
         message_id = accept(gateway)
         wait_for(lambda: "temporary" in outcomes(gateway, message_id))
-        wait_for(lambda: gateway.journal("get", message_id)["state"] == "queued")
+        wait_for(lambda: gateway.state(message_id) == "queued")
         assert run_cli("queue", "--config", str(config), "park", message_id).returncode == 0
-        assert gateway.journal("get", message_id)["state"] == "parked"
+        assert gateway.state(message_id) == "parked"
 
 
 def test_relay_over_required_starttls(tmp_path: Path) -> None:
@@ -179,7 +179,7 @@ def test_relay_over_required_starttls(tmp_path: Path) -> None:
         settings = relay_settings(tmp_path, port, smtp={"starttls": "required", "ca_file": ca_file})
         with RunningGateway(settings) as gateway:
             message_id = accept(gateway)
-            wait_for(lambda: gateway.journal("get", message_id)["state"] == "delivered")
+            wait_for(lambda: gateway.state(message_id) == "delivered")
             assert sink.received[0]["tls"] is True
     finally:
         controller.stop()

@@ -64,7 +64,7 @@ def test_appended_to_the_route_folder(dovecot: Dovecot, tmp_path: Path) -> None:
         crown = accept(gateway, "URN 20AB1234521 - Birmingham Crown Court - R v SMITH")
         mags = accept(gateway, "URN 20AB1234526 - Walsall MC - R v SMITH")
         for message_id in (crown, mags):
-            wait_for(lambda m=message_id: gateway.journal("get", m)["state"] == "delivered")
+            wait_for(lambda m=message_id: gateway.state(m) == "delivered")
     assert dovecot.count("crown_court", crown) == 1
     assert dovecot.count("magistrates", mags) == 1
     assert dovecot.count("magistrates", crown) == 0
@@ -78,7 +78,7 @@ def test_dovecot_down_means_retries_not_loss_and_no_duplicates(
     with RunningGateway(settings) as gateway:
         before = [accept(gateway, f"URN 20AB12{n:03d}26 - Walsall MC") for n in range(3)]
         for message_id in before:
-            wait_for(lambda m=message_id: gateway.journal("get", m)["state"] == "delivered")
+            wait_for(lambda m=message_id: gateway.state(m) == "delivered")
         dovecot.stop()
         during = [accept(gateway, f"URN 20AB12{n:03d}26 - Walsall MC") for n in range(3, 8)]
         wait_for(
@@ -88,12 +88,10 @@ def test_dovecot_down_means_retries_not_loss_and_no_duplicates(
             ),
             timeout=30,
         )
-        assert all(gateway.journal("get", m)["state"] != "delivered" for m in during)
+        assert all(gateway.state(m) != "delivered" for m in during)
         dovecot.start()
         for message_id in during:
-            wait_for(
-                lambda m=message_id: gateway.journal("get", m)["state"] == "delivered", timeout=30
-            )
+            wait_for(lambda m=message_id: gateway.state(m) == "delivered", timeout=30)
     for message_id in before + during:
         assert dovecot.count("magistrates", message_id) == 1, message_id
     assert dovecot.folder_size("magistrates") == 8

@@ -60,8 +60,8 @@ def test_deliver_lands_in_the_route_maildir_with_headers_and_tag(gateway: Runnin
     assert message["Received"].startswith("from client.test ([127.0.0.1])")
     # The original message follows our headers byte for byte, bar the subject tag.
     assert delivered.endswith(raw.replace(b"Subject: URN", b"Subject: [MAGS 20BW1047326] URN"))
-    row = gateway.journal("get", gateway_id)
-    assert row["state"] == "delivered" and row["urn"] == "20BW1047326"
+    wait_for(lambda: gateway.state(gateway_id) == "delivered")
+    assert gateway.row(gateway_id)["urn"] == "20BW1047326"
     assert not gateway.gateway.spool.exists(gateway_id)  # type: ignore[union-attr]
 
 

@@ -84,6 +84,9 @@ class DeliverySettings(Section):
     transport: Literal["maildir", "smtp", "imap"] = "maildir"
     routes: dict[str, RouteDelivery] = Field(default={}, description="per-route overrides")
     workers: int = Field(default=4, ge=1, le=256)
+    separate_process: bool = Field(
+        default=True, description="deliver from a child process, leaving SMTP its own CPU"
+    )
     retry_initial_seconds: float = Field(default=30.0, gt=0)
     retry_max_seconds: float = Field(default=1800.0, gt=0)
     park_after_hours: float = Field(default=72.0, gt=0)

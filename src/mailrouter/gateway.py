@@ -23,9 +23,8 @@ from mailrouter import logs
 from mailrouter.config import Settings
 from mailrouter.decide import decide
 from mailrouter.deliver.base import Transport
-from mailrouter.deliver.imap_append import ImapAppendTransport
-from mailrouter.deliver.maildir import MaildirTransport
-from mailrouter.deliver.smtp_relay import SmtpRelayTransport
+from mailrouter.deliver.process import DeliveryProcess
+from mailrouter.deliver.transports import open_transports
 from mailrouter.deliver.worker import DeliveryQueue
 from mailrouter.ingest.handler import GatewayHandler, StorageFull, is_storage_error
 from mailrouter.ingest.protocol import GatewaySMTP, SessionLimit
@@ -62,8 +61,13 @@ class Gateway:
         self.journal = JournalPool(settings.journal_path, settings.node)
         self.recent = RecentUrns(self.ruleset.settings.resubmission_window_days)
         self.decide_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="decide")
-        self.transports = self._transports()
-        self.queue = DeliveryQueue(settings.delivery, self.spool, self.journal, self.transports)
+        self.transports: dict[str, Transport] = {}
+        self.queue: DeliveryQueue | DeliveryProcess
+        if settings.delivery.separate_process:
+            self.queue = DeliveryProcess(settings)
+        else:
+            self.transports = open_transports(settings, self.ruleset.routes)
+            self.queue = DeliveryQueue(settings.delivery, self.spool, self.journal, self.transports)
         self.limit = SessionLimit(settings.smtp.max_sessions)
         self.server: asyncio.base_events.Server | None = None
         self._stopped = asyncio.Event()
@@ -78,7 +82,11 @@ class Gateway:
         )
         await self.recover()
         self._warm_up()
-        self.queue.start()
+        if isinstance(self.queue, DeliveryProcess):
+            await self.queue.start()  # the child recovers the queue, then starts
+        else:
+            await self.queue.recover()
+            self.queue.start()
         smtp = self.settings.smtp
         handler = GatewayHandler(self)
         tls = self._tls_context()
@@ -132,31 +140,10 @@ class Gateway:
         return int(self.server.sockets[0].getsockname()[1])
 
     async def recover(self) -> None:
-        """After a crash: nothing accepted is lost, nothing delivered is delivered again."""
+        """After a crash: half-written spool files (never answered 250) go. The delivery side
+        makes the journal whole again when it starts (DeliveryQueue.recover)."""
         discarded = await asyncio.to_thread(self.spool.discard_temporary)
-        ids = await asyncio.to_thread(self.spool.ids)
-        known = await self.journal("known", ids)
-        adopted = 0
-        for message_id in ids:
-            if message_id in known:
-                continue
-            meta, _ = await asyncio.to_thread(self.spool.read, message_id)
-            await self.journal("record", _row_from_meta(meta))
-            adopted += 1
-        interrupted = await self.journal("recover")
-        for message_id in ids:
-            if message_id in known and await self.journal("state", message_id) == "delivered":
-                await asyncio.to_thread(self.spool.remove, message_id)
-        for message_id in await self.journal("due", time.time(), 100_000):
-            self.queue.submit(message_id)
-        log.info(
-            "recovered",
-            spooled=len(ids),
-            adopted=adopted,
-            interrupted=interrupted,
-            queued=self.queue.backlog,
-            discarded_partial=discarded,
-        )
+        log.info("spool_checked", discarded_partial=discarded)
 
     async def serve(self) -> None:
         """Run until SIGTERM/SIGINT; SIGHUP reloads the rules."""
@@ -197,28 +184,16 @@ class Gateway:
 
     # --- the accept path (called by the SMTP handler) -----------------------------------
 
-    async def accept(
-        self, message_id: str, meta: dict[str, Any], raw: bytes, row: dict[str, Any]
-    ) -> None:
-        """Make the message durable and journalled; only then may the caller answer 250."""
+    async def accept(self, message_id: str, meta: dict[str, Any], raw: bytes) -> None:
+        """Make the message durable; only then may the caller answer 250. Its journal row is
+        in `meta` and recorded by the delivery side with its first claim."""
         try:
-            await self.journal.run(self._accept_on_pool, message_id, meta, raw, row)
+            await self.journal.run(self.spool.write, message_id, meta, raw)
         except Exception as exc:
             if is_storage_error(exc):
                 raise StorageFull(str(exc)) from exc
             raise
         self.queue.submit(message_id)
-
-    def _accept_on_pool(
-        self, message_id: str, meta: dict[str, Any], raw: bytes, row: dict[str, Any]
-    ) -> None:
-        self.spool.write(message_id, meta, raw)
-        try:
-            self.journal.here().record(row)
-        except BaseException:
-            # Not answered 250, so the sender will retry: take the file back out.
-            self.spool.remove(message_id)
-            raise
 
     async def record_refusal(self, row: dict[str, Any]) -> None:
         try:
@@ -228,19 +203,6 @@ class Gateway:
 
     # --- parts ----------------------------------------------------------------------------
 
-    def _transports(self) -> dict[str, Transport]:
-        delivery = self.settings.delivery
-        wanted = {delivery.transport_for(route) for route in self.ruleset.routes}
-        wanted |= {r.transport for r in delivery.routes.values()}
-        transports: dict[str, Transport] = {}
-        if "maildir" in wanted:
-            transports["maildir"] = MaildirTransport(self.settings.maildir_root, self.settings.node)
-        if "smtp" in wanted:
-            transports["smtp"] = SmtpRelayTransport(delivery.smtp, self.settings.smtp.hostname)
-        if "imap" in wanted:
-            transports["imap"] = ImapAppendTransport(delivery.imap)
-        return transports
-
     def _tls_context(self) -> ssl.SSLContext | None:
         smtp = self.settings.smtp
         if smtp.tls_cert is None or smtp.tls_key is None:
@@ -249,27 +211,6 @@ class Gateway:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(smtp.tls_cert, smtp.tls_key)
         return context
-
-
-def _row_from_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    """A journal row rebuilt from a spool file (a crash came between the write and the row)."""
-    decision = meta.get("decision", {})
-    sender = str(meta.get("mail_from", ""))
-    return {
-        "id": meta["id"],
-        "received_at": meta["received_at"],
-        "peer": meta.get("peer_ip"),
-        "sender_domain": sender.rpartition("@")[2].lower() or None,
-        "urn": decision.get("urn"),
-        "court": decision.get("court"),
-        "route": decision.get("route"),
-        "mailbox": decision.get("mailbox"),
-        "action": decision.get("action", "deliver"),
-        "rule": decision.get("rule"),
-        "reasons": ["recovered from the spool after a restart"],
-        "tags": decision.get("tags") or [],
-        "state": "queued",
-    }
 
 
 def _address(sockname: Any) -> str:

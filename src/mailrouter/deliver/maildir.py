@@ -1,7 +1,8 @@
 """Maildir delivery: one Maildir per route under the maildir root (the embedded default).
 
 The file is written to tmp/, fsynced, renamed into new/ and the directory fsynced, as the
-Maildir convention and "never lose mail" both ask. Its name is fixed by the gateway id, so a
+Maildir convention and "never lose mail" both ask (deliveries finishing together share one
+directory fsync, as in the spool). Its name is fixed by the gateway id, so a
 repeated attempt finds the earlier copy (in new/, or in cur/ once a reader has seen it) and
 does not deliver twice. `deliver_blocking` is for callers already on a worker thread (the
 delivery queue runs a whole attempt there); `deliver` runs it in a thread.
@@ -12,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import threading
 from pathlib import Path
 
 from mailrouter.deliver.base import Delivery, TemporaryDeliveryError
+from mailrouter.store.spool import DirectorySync
 
 
 class MaildirTransport:
@@ -25,6 +28,8 @@ class MaildirTransport:
         host = host or socket.gethostname()
         # Maildir names must not contain "/" or ":" (the flag separator).
         self._host = host.replace("/", "\\057").replace(":", "\\072")
+        self._syncs: dict[Path, DirectorySync] = {}
+        self._lock = threading.Lock()
 
     def folder(self, route: str) -> Path:
         return self.root / route
@@ -36,15 +41,17 @@ class MaildirTransport:
         return await asyncio.to_thread(self.deliver_blocking, delivery)
 
     async def close(self) -> None:
-        return None
+        with self._lock:
+            for sync in self._syncs.values():
+                sync.close()
+            self._syncs.clear()
 
     def deliver_blocking(self, delivery: Delivery) -> str:
         """The delivery itself, for a caller already on a worker thread."""
         folder = self.folder(delivery.route)
         name = self.file_name(delivery.id)
         try:
-            for sub in ("tmp", "new", "cur"):
-                (folder / sub).mkdir(parents=True, exist_ok=True)
+            new = self._new_directory(folder)
             if self._already_there(folder, name, delivery.maybe_delivered):
                 return f"already in {folder.name}/ as {name}"
             temporary = folder / "tmp" / name
@@ -57,16 +64,29 @@ class MaildirTransport:
             finally:
                 os.close(fd)
             os.rename(temporary, folder / "new" / name)
-            directory = os.open(folder / "new", os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
+            new.sync()
         except OSError as exc:
+            if isinstance(exc, FileNotFoundError):
+                self._forget(folder)  # removed under us: made again on the next attempt
             # A full disk, a permission slip, a read-only mount: our side, fixable by ops, so
             # retried (and parked only after the configured time), never charged to the sender.
             raise TemporaryDeliveryError(f"maildir {folder}: {exc.strerror or exc}") from exc
         return f"delivered to {folder.name}/new/{name}"
+
+    def _new_directory(self, folder: Path) -> DirectorySync:
+        with self._lock:
+            sync = self._syncs.get(folder)
+            if sync is None:
+                for sub in ("tmp", "new", "cur"):
+                    (folder / sub).mkdir(parents=True, exist_ok=True)
+                sync = self._syncs[folder] = DirectorySync(folder / "new")
+            return sync
+
+    def _forget(self, folder: Path) -> None:
+        with self._lock:
+            sync = self._syncs.pop(folder, None)
+        if sync is not None:
+            sync.close()
 
     @staticmethod
     def _already_there(folder: Path, name: str, look_in_cur: bool) -> bool:

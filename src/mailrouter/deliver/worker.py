@@ -1,7 +1,8 @@
 """The delivery queue: spooled messages go to the teams, retried until they arrive.
 
-An attempt claims the message in the journal (so no other worker or node takes it), reads it
-from the spool, composes what the team receives, hands it to the route's transport and records
+An attempt reads the message from the spool, claims it in the journal (so no other worker or
+node takes it; the first claim also records the row the SMTP side left in the spool file),
+composes what the team receives, hands it to the route's transport and records
 the outcome. A temporary failure is retried with exponential back-off and jitter; once a
 message has been undeliverable for `park_after_hours`, or on a permanent refusal, it is parked
 for ops (`mailrouter queue list|retry|park`). The spool file is removed only after the journal
@@ -18,7 +19,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mailrouter import logs
 from mailrouter.config import DeliverySettings
@@ -29,7 +30,7 @@ from mailrouter.deliver.base import (
     Transport,
 )
 from mailrouter.deliver.compose import compose
-from mailrouter.store.journal import Claim, JournalPool
+from mailrouter.store.journal import DELIVERED, QUEUED, Claim, JournalPool
 from mailrouter.store.spool import Spool, SpoolError
 
 log = logs.get("mailrouter.deliver")
@@ -69,6 +70,30 @@ class DeliveryQueue:
         self._pending: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._scanner: asyncio.Task[None] | None = None
+
+    async def recover(self) -> int:
+        """Before `start`, once: make the journal whole again after a crash of either side.
+        Returns the number of attempts a crash interrupted."""
+        ids = await asyncio.to_thread(self.spool.ids)
+        known = await self.journal("known", ids)
+        adopted = delivered = 0
+        for message_id in ids:
+            if message_id not in known:
+                try:
+                    meta, _ = await asyncio.to_thread(self.spool.read, message_id)
+                except (OSError, SpoolError):
+                    continue  # removed meanwhile (delivered), or unreadable: the attempt says
+                await self.journal("record", journal_row(meta))
+                adopted += 1
+            elif await self.journal("state", message_id) == DELIVERED:
+                await asyncio.to_thread(self.spool.remove, message_id)
+                delivered += 1
+        interrupted: int = await self.journal("recover")
+        for message_id in await self.journal("due", self.clock(), 100_000):
+            self.submit(message_id)
+        log.info("queue_recovered", spooled=len(ids), adopted=adopted, interrupted=interrupted,
+                 removed_delivered=delivered, queued=self.backlog)  # fmt: skip
+        return interrupted
 
     def start(self) -> None:
         self._tasks = [
@@ -137,16 +162,21 @@ class DeliveryQueue:
         """Claim, read and compose; for a blocking transport, deliver and record too. Returns
         what is left for the event loop: a Prepared delivery, a parked (id, reason), or None."""
         now = self.clock()
-        claim = self.journal.here().claim(message_id, now)
+        try:
+            meta, raw = self.spool.read(message_id)
+        except FileNotFoundError:
+            # Delivered and removed already, or lost: a queued row with no file is parked.
+            claim = self.journal.here().claim(message_id, now)
+            return None if claim is None else self._park(claim, "none", "spool file missing")
+        except (OSError, SpoolError) as exc:
+            claim = self.journal.here().claim(message_id, now)
+            return None if claim is None else self._park(claim, "none", f"spool file: {exc}")
+        claim = self.journal.here().claim(message_id, now, admit=journal_row(meta))
         if claim is None:
             return None
         transport = self.transports.get(self.settings.transport_for(claim.route))
         if transport is None:
             return self._park(claim, "none", f"no transport for route {claim.route}")
-        try:
-            meta, raw = self.spool.read(message_id)
-        except (OSError, SpoolError) as exc:
-            return self._park(claim, transport.name, f"spool file unreadable: {exc}")
         delivery = Delivery(
             message_id,
             claim.route,
@@ -194,6 +224,31 @@ class DeliveryQueue:
         self.journal.here().park(claim.id, self.clock(), transport, reason)
         log.error("delivery_parked", id=claim.id, route=claim.route, error=reason[:200])
         return claim.id, reason
+
+
+def journal_row(meta: dict[str, Any]) -> dict[str, Any]:
+    """The journal row of a spooled message: as the SMTP side wrote it into the spool file's
+    metadata, or (for a file from before that) rebuilt from the decision summary."""
+    row = meta.get("journal")
+    if isinstance(row, dict) and row.get("id") == meta.get("id"):
+        return {**row, "state": QUEUED}
+    decision = meta.get("decision", {})
+    sender = str(meta.get("mail_from", ""))
+    return {
+        "id": meta["id"],
+        "received_at": meta["received_at"],
+        "peer": meta.get("peer_ip"),
+        "sender_domain": sender.rpartition("@")[2].lower() or None,
+        "urn": decision.get("urn"),
+        "court": decision.get("court"),
+        "route": decision.get("route"),
+        "mailbox": decision.get("mailbox"),
+        "action": decision.get("action", "deliver"),
+        "rule": decision.get("rule"),
+        "reasons": ["recovered from the spool after a restart"],
+        "tags": decision.get("tags") or [],
+        "state": QUEUED,
+    }
 
 
 async def _deliver(transport: Transport, delivery: Delivery) -> Outcome:

@@ -50,6 +50,11 @@ class GatewayHandler:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
 
+    def __dir__(self) -> list[str]:
+        # aiosmtpd scans the handler with dir() and inspect.getmembers on every connection,
+        # looking for handle_* hooks and auth_* mechanisms: show it just those.
+        return _HOOK_NAMES
+
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
     ) -> list[str]:
@@ -134,8 +139,9 @@ class GatewayHandler:
             return replies.multiline(replies.BOUNCED, bounce_paragraphs(decision, ruleset.notices))
 
         meta = _spool_meta(message_id, now, session, envelope, decision, gateway, ruleset)
+        meta["journal"] = row
         try:
-            await gateway.accept(message_id, meta, raw, row)
+            await gateway.accept(message_id, meta, raw)
         except StorageFull:
             log.error("storage_full", id=message_id, size=len(raw))
             return str(replies.STORAGE_FULL)
@@ -148,6 +154,9 @@ class GatewayHandler:
             return str(replies.STORAGE_FULL)
         log.error("session_fault", error=repr(error)[:300], exc_info=error)
         return str(replies.TEMPORARY_FAILURE)
+
+
+_HOOK_NAMES = [name for name in vars(GatewayHandler) if name.startswith(("handle_", "auth_"))]
 
 
 def is_storage_error(error: BaseException) -> bool:

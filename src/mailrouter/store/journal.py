@@ -12,8 +12,10 @@ States of a message:
     delivered   in the team's mailbox; the spool file is removed
     parked      given up on (permanent refusal, or too long undeliverable); kept for ops
 
-The spool file is what makes a message accepted; the journal follows it. At start-up,
-`recover` puts interrupted attempts back in the queue.
+The spool file is what makes a message accepted; the journal follows it. The SMTP side only
+writes the spool (the row to record travels in the spool file's metadata); the delivery side
+records the row in the same transaction as its first claim, and at start-up adopts spool files
+the journal does not know yet and puts interrupted attempts back in the queue.
 """
 
 from __future__ import annotations
@@ -146,9 +148,14 @@ class Journal:
 
     # --- delivery ---------------------------------------------------------------------------
 
-    def claim(self, message_id: str, now: float) -> Claim | None:
-        """Take a queued, due message for an attempt; None if it is not there to take."""
+    def claim(
+        self, message_id: str, now: float, admit: dict[str, Any] | None = None
+    ) -> Claim | None:
+        """Take a queued, due message for an attempt; None if it is not there to take.
+        `admit`: the message's row, recorded first if the journal does not have it yet."""
         with self._transaction():
+            if admit is not None:
+                self.record(admit)
             row = self._db.execute(
                 "SELECT route, mailbox, attempts, received_at, maybe_delivered FROM messages "
                 "WHERE id = ? AND state = ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
