@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: run test lint corpus bench-decide peers clean
+.PHONY: run test lint corpus bench-decide bench-smtp peers clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -37,6 +37,9 @@ corpus: $(STAMP)
 
 bench-decide: $(STAMP)
 	$(BIN)/python bench/decide.py $(SHARED)/corpus
+
+bench-smtp: $(STAMP)
+	$(BIN)/python bench/smtp_load.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis
