@@ -14,9 +14,14 @@ from conftest import CORPUS, FRONT_DOOR, SENDER, STANDARD_BODY, build_message
 from gateway_helpers import RunningGateway, delivered_files, gateway_settings, wait_for
 
 
-@pytest.fixture
-def gateway(tmp_path: Path) -> Iterator[RunningGateway]:
-    with RunningGateway(gateway_settings(tmp_path / "var")) as running:
+@pytest.fixture(params=["child process", "in process"])
+def gateway(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RunningGateway]:
+    """Every test runs with delivery in a child process (the default) and in the gateway's
+    own process (delivery.separate_process = false)."""
+    separate = request.param == "child process"
+    settings = gateway_settings(tmp_path / "var", delivery={"separate_process": separate})
+    with RunningGateway(settings) as running:
+        assert (running.gateway.queue.__class__.__name__ == "DeliveryProcess") == separate  # type: ignore[union-attr]
         yield running
 
 

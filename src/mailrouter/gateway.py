@@ -1,8 +1,9 @@
 """`mailrouter serve`: the gateway assembled from its parts, started, reloaded and stopped.
 
 Start-up: load and validate the rules (refuse to start on bad rules), open the spool and the
-journal, recover (spool files the journal does not know, attempts a crash interrupted), start
-the delivery workers, then listen. SIGHUP reloads the rules: a file that fails validation
+journal, clear half-written spool files, start delivery (a child process by default, see
+deliver/process.py; it adopts spool files the journal does not know and puts attempts a crash
+interrupted back in the queue), then listen. SIGHUP reloads the rules: a file that fails validation
 leaves the running rules in place and is reported. SIGTERM stops accepting connections, lets
 sessions under way finish, lets deliveries under way finish, and exits.
 """

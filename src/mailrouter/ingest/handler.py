@@ -6,7 +6,8 @@ becomes a reply. Nothing is routed here.
 - DATA: smuggling and loop checks, then decide() (off the event loop for large messages).
   reject → 550 5.7.1 and no other reply; bounce → 550 5.6.0 naming what is missing (the
   sender's own server writes the bounce, so we send no backscatter); deliver or hold → spool
-  durably, journal, then 250 2.0.0 with the gateway id.
+  durably (the journal row inside, recorded by the delivery side), then 250 2.0.0 with the
+  gateway id. Refusals are journalled here, before the reply.
 - A fault → 451 4.3.0; no room to store the message → 452 4.3.1. Never 250 for a message that
   is not on disk.
 """
