@@ -12,6 +12,7 @@ import pytest
 
 from conftest import CORPUS, FRONT_DOOR, SENDER, STANDARD_BODY, build_message
 from gateway_helpers import RunningGateway, delivered_files, gateway_settings, wait_for
+from mailrouter.deliver.process import DeliveryProcess
 
 
 @pytest.fixture(params=["child process", "in process"])
@@ -21,7 +22,8 @@ def gateway(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RunningG
     separate = request.param == "child process"
     settings = gateway_settings(tmp_path / "var", delivery={"separate_process": separate})
     with RunningGateway(settings) as running:
-        assert (running.gateway.queue.__class__.__name__ == "DeliveryProcess") == separate  # type: ignore[union-attr]
+        assert running.gateway is not None
+        assert isinstance(running.gateway.queue, DeliveryProcess) == separate
         yield running
 
 

@@ -48,7 +48,6 @@ class DeliveryProcess:
         self._child: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
-        self._started = asyncio.Event()
 
     async def start(self) -> None:
         await self._spawn()
@@ -63,10 +62,6 @@ class DeliveryProcess:
     @property
     def backlog(self) -> int | None:
         return None  # the child's; see `mailrouter queue list`
-
-    @property
-    def pid(self) -> int | None:
-        return self._child.pid if self._child is not None else None
 
     async def stop(self, grace: float) -> None:
         """Close the child's stdin: it finishes the attempts under way and exits."""
