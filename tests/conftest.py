@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -13,6 +13,7 @@ import pytest
 from mailrouter.decide import decide
 from mailrouter.model import Decision, Envelope
 from mailrouter.rules.ruleset import Ruleset, load_ruleset
+from peers import Downstream, smtp_server
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES_DIR = ROOT / "routing_rules"
@@ -110,3 +111,11 @@ def tmp_rules(tmp_path: Path) -> RulesMaker:
         return load_ruleset(target)
 
     return make
+
+
+@pytest.fixture
+def downstream() -> Iterator[tuple[Downstream, int]]:
+    """A recording SMTP server on 127.0.0.1: (its handler, its port)."""
+    handler = Downstream()
+    with smtp_server(handler) as port:
+        yield handler, port

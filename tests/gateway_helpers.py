@@ -34,8 +34,10 @@ def gateway_settings(var_dir: Path, **overrides: Any) -> Settings:
 
 
 class RunningGateway:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, **options: Any) -> None:
+        """`options`: for Gateway (listen, pull)."""
         self.settings = settings
+        self.options = options
         self.loop = asyncio.new_event_loop()
         self.gateway: Gateway | None = None
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -44,7 +46,7 @@ class RunningGateway:
         self._thread.start()
 
         async def start() -> Gateway:
-            gateway = Gateway(self.settings)
+            gateway = Gateway(self.settings, **self.options)
             await gateway.start()
             return gateway
 

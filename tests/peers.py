@@ -1,4 +1,5 @@
-"""Real peers for integration tests: Dovecot (IMAP over TLS) and Postfix (a sending MTA).
+"""Real peers for integration tests: Dovecot (IMAP over TLS), Postfix (a sending MTA) and a
+recording SMTP server (aiosmtpd) standing in for the mail servers we send to.
 
 Each runs from a configuration written into a fresh directory, listens on 127.0.0.1 on a free
 port, and is stopped by the test. They come from Debian's packages (`make test` installs them
@@ -17,9 +18,12 @@ import ssl
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import trustme
+from aiosmtpd.controller import Controller
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 POSTFIX = shutil.which("postfix") or "/usr/sbin/postfix"
@@ -54,6 +58,38 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
             return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port}")
+
+
+class Downstream:
+    """An SMTP server (aiosmtpd on 127.0.0.1) that records what it is sent and answers DATA
+    from a script (then 250 for ever after): a peer, not the thing under test."""
+
+    def __init__(self, answers: list[str] | None = None) -> None:
+        self.answers = list(answers or [])
+        self.received: list[dict[str, Any]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received.append(
+            {
+                "mail_from": envelope.mail_from,
+                "rcpt": list(envelope.rcpt_tos),
+                "data": envelope.original_content,
+                "tls": session.ssl is not None,
+            }
+        )
+        return self.answers.pop(0) if self.answers else "250 2.0.0 stored"
+
+
+@contextlib.contextmanager
+def smtp_server(handler: Any) -> Iterator[int]:
+    """Run `handler` as an SMTP server on 127.0.0.1; yields its port."""
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
 
 
 class Dovecot:

@@ -10,7 +10,6 @@ import json
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,39 +20,9 @@ from aiosmtpd.controller import Controller
 from conftest import FRONT_DOOR, SENDER, build_message
 from gateway_helpers import RunningGateway, free_port, gateway_settings, wait_for
 from mailrouter.deliver.worker import backoff
+from peers import Downstream
 
 MAILROUTER = str(Path(sys.executable).with_name("mailrouter"))
-
-
-class Downstream:
-    """An SMTP server that answers DATA from a script (then 250 for ever after)."""
-
-    def __init__(self, answers: list[str] | None = None) -> None:
-        self.answers = list(answers or [])
-        self.received: list[dict[str, Any]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append(
-            {
-                "mail_from": envelope.mail_from,
-                "rcpt": list(envelope.rcpt_tos),
-                "data": envelope.original_content,
-                "tls": session.ssl is not None,
-            }
-        )
-        return self.answers.pop(0) if self.answers else "250 2.0.0 stored"
-
-
-@pytest.fixture
-def downstream() -> Iterator[tuple[Downstream, int]]:
-    handler = Downstream()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 def relay_settings(tmp_path: Path, port: int, **delivery: Any) -> Any:

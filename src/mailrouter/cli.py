@@ -5,6 +5,7 @@
     mailrouter rules check [DIR]
     mailrouter rules test [DIR] CORPUS_DIR
     mailrouter serve [--config FILE]
+    mailrouter pull [--config FILE]
     mailrouter queue list|show|retry|park [--config FILE] …
 
 `route` decides without delivering, with the same `decide` the server calls. The envelope of
@@ -76,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the SMTP gateway")
     serve.add_argument("--config", type=Path, help="TOML configuration (default: built-in)")
     serve.set_defaults(handler=_serve)
+
+    pull = commands.add_parser(
+        "pull", help="route the mail of an IMAP mailbox (IMAP pull mode, no SMTP listener)"
+    )
+    pull.add_argument("--config", type=Path, help="TOML configuration ([pull] section)")
+    pull.set_defaults(handler=_pull)
 
     queue = commands.add_parser("queue", help="inspect and manage the delivery queue")
     queue.add_argument("--config", type=Path, help="TOML configuration (to find the journal)")
@@ -205,12 +212,23 @@ def explain(decision: Decision, name: str, ruleset: Ruleset) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    return _run(args, listen=True)
+
+
+def _pull(args: argparse.Namespace) -> int:
+    return _run(args, listen=False)
+
+
+def _run(args: argparse.Namespace, *, listen: bool) -> int:
     settings = load_settings(args.config)
     logs.configure(settings.log.level, settings.log.format)
+    if not listen and not settings.pull.username:
+        print("mailrouter: pull needs [pull] host, username and password", file=sys.stderr)
+        return 2
     try:
-        asyncio.run(gateway.run(settings))
+        asyncio.run(gateway.run(settings, listen=listen, pull=None if listen else True))
     except OSError as exc:
-        print(f"mailrouter: cannot serve: {exc}", file=sys.stderr)
+        print(f"mailrouter: cannot {'serve' if listen else 'pull'}: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -54,7 +54,9 @@ class MaildirSettings(Section):
     root: Path | None = Field(default=None, description="default: <var>/mail; one Maildir a route")
 
 
-class SmtpRelaySettings(Section):
+class SmtpHostSettings(Section):
+    """A mail server we send through (a smart host)."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=25, ge=1, le=65535)
     starttls: Literal["required", "opportunistic", "off"] = "required"
@@ -62,22 +64,69 @@ class SmtpRelaySettings(Section):
     username: str | None = None
     password: str | None = None
     timeout: float = Field(default=60.0, gt=0)
+
+
+class SmtpRelaySettings(SmtpHostSettings):
     mail_from: str = Field(default="", description="envelope sender; empty: the original sender")
 
 
-class ImapSettings(Section):
+class ImapServerSettings(Section):
+    """An IMAP server over implicit TLS (aioimaplib has no STARTTLS)."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=993, ge=1, le=65535)
     username: str = ""
     password: str = ""
     ca_file: Path | None = None
     verify_hostname: bool = True
-    folder_template: str = Field(default="{route}", description="{route} is replaced")
     timeout: float = Field(default=30.0, gt=0, description="bound on every IMAP command")
+
+
+class ImapSettings(ImapServerSettings):
+    folder_template: str = Field(default="{route}", description="{route} is replaced")
 
 
 class RouteDelivery(Section):
     transport: Literal["maildir", "smtp", "imap"]
+
+
+class NoticeSettings(Section):
+    """Mail the gateway itself sends: bounce notices (pull mode), DSNs, acknowledgements."""
+
+    enabled: bool = Field(default=True, description="off: notices are journalled, not sent")
+    from_address: str = Field(default="", description="empty: the rules' front-door address")
+    from_name: str = "CPS defence mail gateway"
+    acknowledge: bool = Field(
+        default=False, description="tell verified CJSM senders where their message went"
+    )
+    per_sender_per_hour: int = Field(default=10, ge=1, description="auto-replies to one address")
+    give_up_hours: float = Field(default=48.0, gt=0)
+    smtp: SmtpHostSettings = SmtpHostSettings()
+
+
+class PullSettings(ImapServerSettings):
+    """IMAP pull mode: watch a shared mailbox instead of (or as well as) listening on SMTP."""
+
+    enabled: bool = Field(default=False, description="`serve` pulls as well as listening")
+    folder: str = "INBOX"
+    routed_folder: str = "Routed"
+    bounced_folder: str = "Bounced"
+    rejected_folder: str = "Rejected"
+    held_folder: str = "Held"
+    idle_seconds: float = Field(
+        default=1500.0, gt=0, le=1740, description="re-issue IDLE this often (RFC 2177: < 29 min)"
+    )
+    poll_seconds: float = Field(default=60.0, gt=0, description="when the server lacks IDLE")
+    recheck_seconds: float = Field(
+        default=2.0, gt=0, description="how often to look for finished deliveries to file away"
+    )
+    batch: int = Field(default=100, ge=1, description="messages taken per sweep")
+    peer_ip: str = Field(
+        default="",
+        description="the mailbox server's address as the sender check sees it; list it in "
+        "senders.yaml trusted_relays only if that server authenticates CJSM senders",
+    )
+    recipient: str = Field(default="", description="empty: the rules' front-door address")
 
 
 class DeliverySettings(Section):
@@ -115,6 +164,8 @@ class Settings(BaseSettings):
     node: str = Field(default_factory=socket.gethostname, description="this gateway's name")
     smtp: SmtpSettings = SmtpSettings()
     delivery: DeliverySettings = DeliverySettings()
+    notices: NoticeSettings = NoticeSettings()
+    pull: PullSettings = PullSettings()
     log: LogSettings = LogSettings()
 
     @property
@@ -124,6 +175,10 @@ class Settings(BaseSettings):
     @property
     def journal_path(self) -> Path:
         return self.var_dir / "journal.sqlite3"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.var_dir / "outbox"
 
     @property
     def maildir_root(self) -> Path:

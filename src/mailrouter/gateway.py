@@ -28,8 +28,10 @@ from mailrouter.deliver.process import DeliveryProcess
 from mailrouter.deliver.transports import open_transports
 from mailrouter.deliver.worker import DeliveryQueue
 from mailrouter.ingest.handler import GatewayHandler, StorageFull, is_storage_error
+from mailrouter.ingest.imap_pull import ImapPuller
 from mailrouter.ingest.protocol import GatewaySMTP, SessionLimit
 from mailrouter.model import Envelope
+from mailrouter.notify.outbox import NoticeSender, Notifier, failure_notices
 from mailrouter.rules.ruleset import Ruleset, RulesInvalid, load_ruleset
 from mailrouter.store.journal import JournalPool
 from mailrouter.store.spool import Spool
@@ -55,20 +57,34 @@ class RecentUrns:
 
 
 class Gateway:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, listen: bool = True, pull: bool | None = None
+    ) -> None:
+        """`listen`: accept SMTP; `pull`: watch the IMAP mailbox of settings.pull (default:
+        as settings.pull.enabled says)."""
         self.settings = settings
+        self.listen = listen
+        self.pulling = settings.pull.enabled if pull is None else pull
         self.ruleset: Ruleset = load_ruleset(settings.rules_dir)
         self.spool = Spool(settings.spool_dir)
+        self.outbox = Spool(settings.outbox_dir)
         self.journal = JournalPool(settings.journal_path, settings.node)
+        self.notifier = Notifier(settings, self.journal, self.spool, self.outbox, self._rules)
         self.recent = RecentUrns(self.ruleset.settings.resubmission_window_days)
         self.decide_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="decide")
         self.transports: dict[str, Transport] = {}
         self.queue: DeliveryQueue | DeliveryProcess
+        self.notice_sender: NoticeSender | None = None
         if settings.delivery.separate_process:
-            self.queue = DeliveryProcess(settings)
+            self.queue = DeliveryProcess(settings)  # the child sends the notices too
         else:
             self.transports = open_transports(settings, self.ruleset.routes)
-            self.queue = DeliveryQueue(settings.delivery, self.spool, self.journal, self.transports)
+            self.notice_sender = NoticeSender(settings, self.outbox, self.journal)
+            self.queue = DeliveryQueue(
+                settings.delivery, self.spool, self.journal, self.transports,
+                on_parked=failure_notices(self.notifier, self.notice_sender),
+            )  # fmt: skip
+        self.puller = ImapPuller(self) if self.pulling else None
         self.limit = SessionLimit(settings.smtp.max_sessions)
         self.server: asyncio.base_events.Server | None = None
         self._stopped = asyncio.Event()
@@ -88,6 +104,36 @@ class Gateway:
         else:
             await self.queue.recover()
             self.queue.start()
+        if self.notice_sender is not None:
+            self.notice_sender.start()
+        if self.puller is not None:
+            self.puller.start()
+        if self.listen:
+            await self._listen()
+        # Everything loaded so far lives as long as the process: keep the collector off it.
+        gc.freeze()
+        log.info(
+            "started",
+            listen=[_address(s.getsockname()) for s in self.server.sockets] if self.server else [],
+            pull=self.puller.source if self.puller else None,
+            rules=str(self.settings.rules_dir),
+            rules_fingerprint=self.ruleset.fingerprint,
+            spool=str(self.settings.spool_dir),
+            journal=str(self.settings.journal_path),
+            delivery={
+                route: self.settings.delivery.transport_for(route) for route in self.ruleset.routes
+            },
+            maildir=str(self.settings.maildir_root),
+            notices=f"{self.settings.notices.smtp.host}:{self.settings.notices.smtp.port}"
+            if self.settings.notices.enabled
+            else None,
+            tls=self.settings.smtp.tls_cert is not None,
+        )
+
+    def _rules(self) -> Ruleset:
+        return self.ruleset
+
+    async def _listen(self) -> None:
         smtp = self.settings.smtp
         handler = GatewayHandler(self)
         tls = self._tls_context()
@@ -106,21 +152,6 @@ class Gateway:
             )
 
         self.server = await asyncio.get_running_loop().create_server(session, smtp.host, smtp.port)
-        # Everything loaded so far lives as long as the process: keep the collector off it.
-        gc.freeze()
-        log.info(
-            "started",
-            listen=[_address(s.getsockname()) for s in self.server.sockets],
-            rules=str(self.settings.rules_dir),
-            rules_fingerprint=self.ruleset.fingerprint,
-            spool=str(self.settings.spool_dir),
-            journal=str(self.settings.journal_path),
-            delivery={
-                route: self.settings.delivery.transport_for(route) for route in self.ruleset.routes
-            },
-            maildir=str(self.settings.maildir_root),
-            tls=tls is not None,
-        )
 
     def _warm_up(self) -> None:
         """Decide one made-up message before listening, so the first sender does not pay for
@@ -160,15 +191,20 @@ class Gateway:
 
     async def stop(self, grace: float = 30.0) -> None:
         log.info("stopping", sessions=self.limit.active, backlog=self.queue.backlog)
+        if self.puller is not None:
+            await self.puller.stop()  # what it took is in the journal; the rest waits
         if self.server is not None:
             self.server.close()  # no new connections; sessions under way go on
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.limit.idle.wait(), grace)
         await self.queue.stop(grace)
+        if self.notice_sender is not None:
+            await self.notice_sender.stop()
         for transport in self.transports.values():
             await transport.close()
         await self.journal.close()
         self.spool.close()
+        self.outbox.close()
         self.decide_pool.shutdown(wait=False)
         log.info("stopped")
 
@@ -219,7 +255,7 @@ def _address(sockname: Any) -> str:
     return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 
 
-async def run(settings: Settings) -> None:
-    gateway = Gateway(settings)
+async def run(settings: Settings, *, listen: bool = True, pull: bool | None = None) -> None:
+    gateway = Gateway(settings, listen=listen, pull=pull)
     await gateway.start()
     await gateway.serve()

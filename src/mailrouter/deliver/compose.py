@@ -69,7 +69,9 @@ def tag_subject(raw: bytes, tag: str) -> bytes:
 def _received(meta: dict[str, Any]) -> bytes:
     helo = _HELO.sub("", str(meta.get("helo") or "unknown"))[:255] or "unknown"
     peer = clean(str(meta.get("peer_ip") or "unknown"))
-    protocol = "ESMTPS" if meta.get("tls") else "ESMTP"  # RFC 3848
+    protocol = _HELO.sub(
+        "", str(meta.get("protocol") or ("ESMTPS" if meta.get("tls") else "ESMTP"))
+    )
     rcpt = meta.get("rcpt") or []
     for_clause = f"\r\n\tfor <{clean(rcpt[0])}>" if len(rcpt) == 1 else ""
     when = format_datetime(dt.datetime.fromtimestamp(float(meta["received_at"]), dt.UTC))

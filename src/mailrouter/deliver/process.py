@@ -30,6 +30,7 @@ from mailrouter import logs
 from mailrouter.config import Settings
 from mailrouter.deliver.transports import open_transports
 from mailrouter.deliver.worker import DeliveryQueue
+from mailrouter.notify.outbox import NoticeSender, Notifier, failure_notices
 from mailrouter.rules.ruleset import load_ruleset
 from mailrouter.store.journal import JournalPool
 from mailrouter.store.spool import Spool
@@ -114,9 +115,16 @@ async def _child(settings: Settings, commands: asyncio.StreamReader) -> None:
         journal = JournalPool(settings.journal_path, settings.node, threads=8)
         await journal.open()
         transports = open_transports(settings, ruleset.routes)
-        queue = DeliveryQueue(settings.delivery, spool, journal, transports)
+        outbox = Spool(settings.outbox_dir)
+        notifier = Notifier(settings, journal, spool, outbox, lambda: ruleset)
+        notices = NoticeSender(settings, outbox, journal)
+        queue = DeliveryQueue(
+            settings.delivery, spool, journal, transports,
+            on_parked=failure_notices(notifier, notices),
+        )  # fmt: skip
         await queue.recover()
         queue.start()
+        notices.start()
         log.info("delivery_ready", pid=os.getpid())
         while line := await commands.readline():
             message_id = line.strip().decode("ascii", "replace")
@@ -124,10 +132,12 @@ async def _child(settings: Settings, commands: asyncio.StreamReader) -> None:
                 queue.submit(message_id)
         log.info("delivery_stopping", backlog=queue.backlog)
         await queue.stop(grace=30.0)
+        await notices.stop()
         for transport in transports.values():
             await transport.close()
         await journal.close()
         spool.close()
+        outbox.close()
     finally:
         os.close(lock)
 

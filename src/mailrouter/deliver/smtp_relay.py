@@ -16,16 +16,21 @@ import ssl
 
 import aiosmtplib
 
-from mailrouter.config import SmtpRelaySettings
+from mailrouter.config import SmtpHostSettings
 from mailrouter.deliver.base import Delivery, PermanentDeliveryError, TemporaryDeliveryError
 
 
 class SmtpRelayTransport:
     name = "smtp"
 
-    def __init__(self, settings: SmtpRelaySettings, local_hostname: str) -> None:
+    def __init__(
+        self, settings: SmtpHostSettings, local_hostname: str, mail_from: str | None = None
+    ) -> None:
+        """`mail_from`: the envelope sender of everything sent; None: each delivery's own
+        ("" is the null sender, for notices)."""
         self.settings = settings
         self.local_hostname = local_hostname
+        self.mail_from = mail_from
         self._tls: ssl.SSLContext | None = None
         if settings.starttls != "off":
             self._tls = ssl.create_default_context(
@@ -35,7 +40,7 @@ class SmtpRelayTransport:
     async def deliver(self, delivery: Delivery) -> str:
         if not delivery.mailbox:
             raise PermanentDeliveryError(f"route {delivery.route} has no mailbox address")
-        sender = self.settings.mail_from or delivery.sender
+        sender = delivery.sender if self.mail_from is None else self.mail_from
         for address in (sender, delivery.mailbox):
             if any(ord(ch) < 0x21 or ch in "<>" for ch in address):
                 raise PermanentDeliveryError("an envelope address holds characters not allowed")

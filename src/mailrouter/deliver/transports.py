@@ -19,7 +19,9 @@ def open_transports(settings: Settings, routes: Iterable[str]) -> dict[str, Tran
     if "maildir" in wanted:
         transports["maildir"] = MaildirTransport(settings.maildir_root, settings.node)
     if "smtp" in wanted:
-        transports["smtp"] = SmtpRelayTransport(delivery.smtp, settings.smtp.hostname)
+        transports["smtp"] = SmtpRelayTransport(
+            delivery.smtp, settings.smtp.hostname, delivery.smtp.mail_from or None
+        )
     if "imap" in wanted:
         transports["imap"] = ImapAppendTransport(delivery.imap)
     return transports

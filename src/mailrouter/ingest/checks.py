@@ -29,10 +29,24 @@ def refusal(data: bytes, max_received: int) -> replies.Reply | None:
     """The reply refusing `data` before it is decided, or None if it may go on."""
     if has_bare_line_ending(data):
         return replies.BARE_LINE_ENDING
+    reason = loop_reason(data, max_received)
+    if reason is None:
+        return None
+    return replies.LOOP if reason == OURS else replies.TOO_MANY_HOPS
+
+
+OURS = "it already carries this gateway's headers"
+TOO_MANY_HOPS = "it has passed through too many mail servers"
+
+
+def loop_reason(data: bytes, max_received: int) -> str | None:
+    """Why `data` looks like a mail loop, or None. (Pull mode uses this alone: a message read
+    from a mailbox has had its line endings rewritten by the server, so bare line endings say
+    nothing about smuggling there.)"""
     block, _ = header_block(data)
     block = b"\n" + block
     if _OUR_HEADER.search(block):
-        return replies.LOOP
+        return OURS
     if len(_RECEIVED.findall(block)) > max_received:
-        return replies.TOO_MANY_HOPS
+        return TOO_MANY_HOPS
     return None

@@ -27,12 +27,13 @@ from mailrouter.decide import decide
 from mailrouter.dnskeys import lookup_keys_async
 from mailrouter.ingest import checks, replies
 from mailrouter.ingest.protocol import NULL_PATH
+from mailrouter.ingest.records import address_domain, journal_row, spool_meta
 from mailrouter.model import Action, Decision, Envelope, SenderClass
 from mailrouter.notices import bounce_paragraphs, reject_text
+from mailrouter.notify.build import Origin
 from mailrouter.policy.addresses import parse_address
 from mailrouter.policy.auth import dkim_key_names, peer_is_trusted
 from mailrouter.policy.sender import domain_class
-from mailrouter.store.journal import QUEUED, REFUSED
 from mailrouter.store.spool import new_id
 
 if TYPE_CHECKING:
@@ -80,7 +81,9 @@ class GatewayHandler:
     ) -> str:
         ruleset = self.gateway.ruleset
         if address == NULL_PATH or not ruleset.is_front_door(address):
-            log.info("recipient_refused", peer=_peer(session), recipient_domain=_domain(address))
+            log.info(
+                "recipient_refused", peer=_peer(session), recipient_domain=address_domain(address)
+            )
             return str(replies.NOT_OUR_ADDRESS)
         if envelope.mail_from == NULL_PATH:
             log.info("null_sender_refused", peer=_peer(session))
@@ -93,7 +96,9 @@ class GatewayHandler:
         )
         if klass is SenderClass.OTHER:
             log.info(
-                "sender_refused", peer=_peer(session), sender_domain=_domain(envelope.mail_from)
+                "sender_refused",
+                peer=_peer(session),
+                sender_domain=address_domain(envelope.mail_from),
             )
             return replies.SENDER_REFUSED.with_text(reject_text(ruleset.notices))
         if address.lower() not in (r.lower() for r in envelope.rcpt_tos):
@@ -130,7 +135,9 @@ class GatewayHandler:
         gateway.recent.note(decision.urn, now.timestamp())
 
         message_id = new_id(now.timestamp())
-        row = _journal_row(message_id, now, session, envelope, decision, len(raw))
+        received_at = now.timestamp()
+        mail_from = envelope.mail_from or ""
+        row = journal_row(message_id, received_at, peer_ip, mail_from, decision, len(raw))
         action = decision.action
         if action in (Action.REJECT, Action.BOUNCE):
             await gateway.record_refusal(row)
@@ -139,7 +146,13 @@ class GatewayHandler:
                 return replies.REJECTED.with_text(reject_text(ruleset.notices))
             return replies.multiline(replies.BOUNCED, bounce_paragraphs(decision, ruleset.notices))
 
-        meta = _spool_meta(message_id, now, session, envelope, decision, gateway, ruleset)
+        meta = spool_meta(
+            message_id, received_at, decision, ruleset,
+            helo=session.host_name, peer_ip=peer_ip,
+            protocol="ESMTPS" if session.ssl is not None else "ESMTP",  # RFC 3848
+            hostname=gateway.settings.smtp.hostname, mail_from=mail_from,
+            rcpt=list(envelope.rcpt_tos),
+        )  # fmt: skip
         meta["journal"] = row
         try:
             await gateway.accept(message_id, meta, raw)
@@ -147,6 +160,8 @@ class GatewayHandler:
             log.error("storage_full", id=message_id, size=len(raw))
             return str(replies.STORAGE_FULL)
         _log_decision(message_id, decision, peer_ip, len(raw), started)
+        if gateway.settings.notices.acknowledge and decision.sender.verified:
+            await _acknowledge(gateway, meta, raw, decision)
         return replies.QUEUED.with_text(f"Ok: queued as {message_id}")
 
     async def handle_exception(self, error: Exception) -> str:
@@ -158,6 +173,20 @@ class GatewayHandler:
 
 
 _HOOK_NAMES = [name for name in vars(GatewayHandler) if name.startswith(("handle_", "auth_"))]
+
+
+async def _acknowledge(
+    gateway: Gateway, meta: dict[str, Any], raw: bytes, decision: Decision
+) -> None:
+    """Queue the optional acknowledgement; the message is safe already, so a fault here is
+    logged, never turned into a refusal of a message we hold."""
+    if decision.sender.sender_class is not SenderClass.CJSM:
+        return
+    origin = Origin(meta["id"], decision.message_id, meta["received_at"])
+    try:
+        await gateway.notifier.acknowledge(meta, raw, origin, meta["mail_from"])
+    except Exception:
+        log.exception("acknowledgement_failed", id=meta["id"])
 
 
 def is_storage_error(error: BaseException) -> bool:
@@ -174,64 +203,6 @@ def _decide(
     return decide(envelope, raw, ruleset, now, recent_urns=recent)
 
 
-def _journal_row(
-    message_id: str, now: dt.datetime, session: Any, envelope: Any, decision: Decision, size: int
-) -> dict[str, Any]:
-    delivering = decision.action in (Action.DELIVER, Action.HOLD)
-    return {
-        "id": message_id,
-        "received_at": now.timestamp(),
-        "peer": _peer(session),
-        "sender_domain": _domain(envelope.mail_from or ""),
-        "message_id": (decision.message_id or "")[:300] or None,
-        "urn": decision.urn,
-        "court": decision.court.name if decision.court else None,
-        "route": decision.route,
-        "mailbox": decision.mailbox,
-        "action": decision.action.value,
-        "rule": decision.rule,
-        "reasons": decision.reasons,
-        "tags": decision.tags,
-        "size": size,
-        "state": QUEUED if delivering else REFUSED,
-    }
-
-
-def _spool_meta(
-    message_id: str,
-    now: dt.datetime,
-    session: Any,
-    envelope: Any,
-    decision: Decision,
-    gateway: Gateway,
-    ruleset: Any,
-) -> dict[str, Any]:
-    route = decision.route or ruleset.mailboxes.hold_route
-    spec = ruleset.routes[route]
-    tag = ruleset.mailboxes.subject_tag_format.format(tag=spec.subject_tag, urn=decision.urn or "")
-    return {
-        "id": message_id,
-        "received_at": now.timestamp(),
-        "helo": session.host_name,
-        "peer_ip": _peer(session),
-        "tls": session.ssl is not None,
-        "hostname": gateway.settings.smtp.hostname,
-        "mail_from": envelope.mail_from or "",
-        "rcpt": list(envelope.rcpt_tos),
-        "subject_tag": " ".join(tag.replace(" ]", "]").split()),
-        "decision": {
-            "action": decision.action.value,
-            "route": route,
-            "mailbox": decision.mailbox,
-            "urn": decision.urn,
-            "court": decision.court.name if decision.court else None,
-            "hearing_date": decision.hearing_date.isoformat() if decision.hearing_date else None,
-            "tags": decision.tags,
-            "rule": decision.rule,
-        },
-    }
-
-
 def _log_decision(
     message_id: str, decision: Decision, peer_ip: str, size: int, started: float
 ) -> None:
@@ -244,7 +215,7 @@ def _log_decision(
         urn=decision.urn,
         missing=decision.missing or None,
         tags=decision.tags or None,
-        sender_domain=_domain(decision.sender.address),
+        sender_domain=address_domain(decision.sender.address),
         peer=peer_ip,
         size=size,
         ms=round((time.perf_counter() - started) * 1000, 2),
@@ -263,7 +234,3 @@ def _loopback(ip: str) -> bool:
         return ipaddress.ip_address(ip.split("%", 1)[0]).is_loopback
     except ValueError:
         return False
-
-
-def _domain(address: str) -> str | None:
-    return address.rpartition("@")[2].lower()[:255] or None if "@" in address else None

@@ -68,6 +68,28 @@ CREATE TABLE IF NOT EXISTS attempts (
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS attempts_message ON attempts (message_id, at);
+CREATE TABLE IF NOT EXISTS pulled (
+    source TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    target TEXT,
+    at REAL NOT NULL,
+    PRIMARY KEY (source, uidvalidity, uid)
+);
+CREATE INDEX IF NOT EXISTS pulled_state ON pulled (source, uidvalidity, state);
+CREATE TABLE IF NOT EXISTS notices (
+    message_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    state TEXT NOT NULL,
+    done_at REAL,
+    detail TEXT,
+    PRIMARY KEY (message_id, kind)
+);
+CREATE INDEX IF NOT EXISTS notices_recipient ON notices (recipient, created_at);
 """
 
 QUEUED, DELIVERING, DELIVERED, PARKED, REFUSED = (
@@ -77,6 +99,23 @@ QUEUED, DELIVERING, DELIVERED, PARKED, REFUSED = (
     "parked",
     "refused",
 )
+# A pulled message (IMAP pull mode): taken (an id is assigned; a crash here means take it
+# again, with the same id), decided (spooled or refused; waiting to be filed away), filed.
+TAKEN, DECIDED, FILED = "taken", "decided", "filed"
+# What became of a notice: admitted to the outbox, sent, failed for good, or not sent
+# because it was a duplicate or over the sender's rate limit.
+NOTICE_QUEUED, NOTICE_SENT, NOTICE_FAILED, NOTICE_LIMITED = "queued", "sent", "failed", "limited"
+
+
+@dataclass(frozen=True, slots=True)
+class Pulled:
+    """One message of the watched IMAP folder, as the journal knows it."""
+
+    uid: int
+    id: str
+    state: str
+    target: str | None
+    message_state: str | None  # the messages row's state, once there is one
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +263,106 @@ class Journal:
     def state(self, message_id: str) -> str | None:
         row = self._db.execute("SELECT state FROM messages WHERE id = ?", (message_id,)).fetchone()
         return row[0] if row else None
+
+    # --- IMAP pull mode ---------------------------------------------------------------------
+    # A message of the watched folder is known by (source, UIDVALIDITY, UID): a new
+    # UIDVALIDITY means the server renumbered the folder, and everything in it is new to us.
+
+    def pulled(self, source: str, uidvalidity: int, uids: Sequence[int]) -> dict[int, Pulled]:
+        found: dict[int, Pulled] = {}
+        for start in range(0, len(uids), 500):
+            chunk = uids[start : start + 500]
+            rows = self._db.execute(
+                "SELECT p.uid, p.id, p.state, p.target, m.state FROM pulled p "
+                "LEFT JOIN messages m ON m.id = p.id WHERE p.source = ? AND p.uidvalidity = ? "
+                f"AND p.uid IN ({','.join('?' * len(chunk))})",
+                (source, uidvalidity, *chunk),
+            )
+            found.update({row[0]: Pulled(*row) for row in rows})
+        return found
+
+    def pull_take(self, source: str, uidvalidity: int, uid: int, new_id: str, now: float) -> str:
+        """The gateway id of a pulled message: `new_id` the first time, the same id ever after."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO pulled (source, uidvalidity, uid, id, state, at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (source, uidvalidity, uid, new_id, TAKEN, now),
+            )
+            row = self._db.execute(
+                "SELECT id FROM pulled WHERE source = ? AND uidvalidity = ? AND uid = ?",
+                (source, uidvalidity, uid),
+            ).fetchone()
+        return str(row[0])
+
+    def pull_decided(
+        self,
+        source: str,
+        uidvalidity: int,
+        uid: int,
+        target: str,
+        row: dict[str, Any] | None = None,
+    ) -> None:
+        """The message is spooled (or refused, with `row` its decision): it may be filed in
+        `target` once it is delivered (at once, for a refusal)."""
+        with self._transaction():
+            if row is not None:
+                self.record(row)
+            self._db.execute(
+                "UPDATE pulled SET state = ?, target = ? "
+                "WHERE source = ? AND uidvalidity = ? AND uid = ?",
+                (DECIDED, target, source, uidvalidity, uid),
+            )
+
+    def pull_filed(self, source: str, uidvalidity: int, uids: Iterable[int]) -> None:
+        with self._transaction():
+            self._db.executemany(
+                "UPDATE pulled SET state = ? WHERE source = ? AND uidvalidity = ? AND uid = ?",
+                [(FILED, source, uidvalidity, uid) for uid in uids],
+            )
+
+    # --- notices ------------------------------------------------------------------------
+
+    def notice_admit(
+        self, message_id: str, kind: str, recipient: str, now: float, per_hour: int | None
+    ) -> str:
+        """May this notice go? NOTICE_QUEUED if so (once per message and kind), "duplicate" if
+        it was admitted before, NOTICE_LIMITED if `recipient` has had `per_hour` in the hour."""
+        with self._transaction():
+            if self._db.execute(
+                "SELECT 1 FROM notices WHERE message_id = ? AND kind = ?", (message_id, kind)
+            ).fetchone():
+                return "duplicate"
+            state = NOTICE_QUEUED
+            if per_hour is not None:
+                (recent,) = self._db.execute(
+                    "SELECT COUNT(*) FROM notices WHERE recipient = ? AND created_at > ? "
+                    "AND state IN (?, ?)",
+                    (recipient.lower(), now - 3600, NOTICE_QUEUED, NOTICE_SENT),
+                ).fetchone()
+                if recent >= per_hour:
+                    state = NOTICE_LIMITED
+            self._db.execute(
+                "INSERT INTO notices (message_id, kind, recipient, created_at, state) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (message_id, kind, recipient.lower(), now, state),
+            )
+        return state
+
+    def notice_done(
+        self, message_id: str, kind: str, state: str, now: float, detail: str = ""
+    ) -> None:
+        self._db.execute(
+            "UPDATE notices SET state = ?, done_at = ?, detail = ? "
+            "WHERE message_id = ? AND kind = ?",
+            (state, now, detail[:500], message_id, kind),
+        )
+
+    def notices_of(self, message_id: str) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT * FROM notices WHERE message_id = ? ORDER BY created_at", (message_id,)
+        )
+        return [dict(row) for row in rows]
 
     # --- for ops (mailrouter queue …) ---------------------------------------------------
 

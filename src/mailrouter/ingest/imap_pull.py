@@ -1,0 +1,325 @@
+"""IMAP pull mode: route the mail that lands in a shared mailbox, where no SMTP session exists.
+
+The puller watches one folder (IDLE, or polling when the server lacks it). Each message there
+goes through the same path as SMTP mail: decide(), then the spool and the delivery queue; a
+bounce becomes a notice to the sender (RFC 3834 rules, notify.outbox), a reject a quiet move.
+The original is then filed: Routed or Held once the journal says its delivery is done (never
+before), Bounced or Rejected once the decision and any notice are recorded. A parked message
+stays where it is until ops retry it.
+
+Restart-safe: a message is known by (source, UIDVALIDITY, UID) in the journal. Its gateway id
+is recorded before anything else happens to it (`pull_take`), so a crash mid-way takes it again
+under the same id: the spool write and the notice admission are idempotent by id, so nothing is
+delivered or told twice, and nothing is skipped. A new UIDVALIDITY means the server renumbered
+the folder: what is still in it is taken afresh (`pull_take` keys include UIDVALIDITY).
+
+Every IMAP call is bounded (mailrouter.imap); any failure (dropped connection, BYE, a hung
+command) tears the connection down and reconnects with back-off, from 1 s up to a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from typing import TYPE_CHECKING, Any
+
+import aioimaplib
+
+from mailrouter import imap, logs
+from mailrouter.decide import decide
+from mailrouter.ingest import checks
+from mailrouter.ingest.records import journal_row, spool_meta
+from mailrouter.model import Action, Envelope, SenderClass
+from mailrouter.notify import autoreply
+from mailrouter.notify.build import Origin
+from mailrouter.parse.mime import read_message
+from mailrouter.policy.addresses import mailbox_from_header
+from mailrouter.store.journal import DECIDED, DELIVERED, REFUSED, TAKEN, Pulled
+from mailrouter.store.spool import new_id
+
+if TYPE_CHECKING:
+    from mailrouter.gateway import Gateway
+
+log = logs.get("mailrouter.pull")
+
+_UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]", re.IGNORECASE)
+_FETCH_SIZE = re.compile(rb"UID (\d+).*RFC822\.SIZE (\d+)|RFC822\.SIZE (\d+).*UID (\d+)")
+_MAX_BACKOFF = 60.0
+
+
+class ImapPuller:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.settings = gateway.settings.pull
+        pull = self.settings
+        self.source = f"{pull.username}@{pull.host}:{pull.port}/{pull.folder}"
+        self._tls = imap.tls_context(pull)
+        self._task: asyncio.Task[None] | None = None
+        self.sweeps = 0  # completed sweeps, for tests and logs
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="imap-pull")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    # --- connection ---------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        pause = 1.0
+        while True:
+            connection = imap.client(self.settings, self._tls)
+            sweeps = self.sweeps
+            try:
+                await self._session(connection)  # returns only by raising
+            except (*imap.FAILURES, imap.ImapRefused) as exc:
+                log.warning("pull_connection_lost", source=self.source, error=repr(exc)[:200])
+            except Exception:
+                log.exception("pull_failed", source=self.source)
+            finally:
+                await imap.drop(connection)
+            if self.sweeps > sweeps:
+                pause = 1.0  # that connection worked for a while: start the back-off afresh
+            log.info("pull_reconnecting", source=self.source, retry_in=pause)
+            await asyncio.sleep(pause)
+            pause = min(_MAX_BACKOFF, pause * 2)
+
+    async def _session(self, connection: aioimaplib.IMAP4_SSL) -> None:
+        pull = self.settings
+        await imap.log_in(connection, pull)
+        for folder in self._targets():
+            await imap.bounded(connection.create(imap.quote(folder)), pull)  # NO if it exists
+        selected = await imap.bounded(connection.select(imap.quote(pull.folder)), pull)
+        if selected.result != "OK":
+            raise imap.ImapRefused(f"SELECT {pull.folder}: {imap.text(selected)}")
+        found = _UIDVALIDITY.search(b"\n".join(imap.lines(selected)))
+        if found is None:
+            raise imap.ImapRefused(f"SELECT {pull.folder} gave no UIDVALIDITY")
+        uidvalidity = int(found.group(1))
+        idle = connection.has_capability("IDLE")
+        log.info("pull_connected", source=self.source, uidvalidity=uidvalidity, idle=idle)
+        while True:
+            waiting = await self.sweep(connection, uidvalidity)
+            self.sweeps += 1
+            if waiting:
+                wait = pull.recheck_seconds
+            else:
+                wait = pull.idle_seconds if idle else pull.poll_seconds
+            if idle:
+                await self._idle(connection, wait)
+            else:
+                await asyncio.sleep(wait)
+
+    async def _idle(self, connection: aioimaplib.IMAP4_SSL, seconds: float) -> None:
+        """Wait up to `seconds` for the server to announce new mail (RFC 2177)."""
+        pull = self.settings
+        task = await imap.bounded(connection.idle_start(timeout=seconds), pull)
+        try:
+            while True:
+                push = await asyncio.wait_for(connection.wait_server_push(), seconds + pull.timeout)
+                if push == aioimaplib.STOP_WAIT_SERVER_PUSH:
+                    break
+                if any(b"EXISTS" in line or b"BYE" in line for line in _as_lines(push)):
+                    break
+        finally:
+            if connection.has_pending_idle():
+                connection.idle_done()
+        done = await asyncio.wait_for(task, pull.timeout)
+        if done.result != "OK":
+            raise imap.ImapRefused(f"IDLE: {imap.text(done)}")
+
+    # --- one pass over the folder --------------------------------------------------------
+
+    async def sweep(self, connection: aioimaplib.IMAP4_SSL, uidvalidity: int) -> bool:
+        """Take what is new, file what is done. True if some originals still wait for their
+        delivery (so the caller looks again soon)."""
+        pull = self.settings
+        journal = self.gateway.journal
+        reply = await imap.bounded(connection.uid_search("ALL"), pull)
+        if reply.result != "OK":
+            raise imap.ImapRefused(f"UID SEARCH: {imap.text(reply)}")
+        uids = sorted(
+            {int(n) for line in imap.lines(reply)[:-1] for n in line.split() if n.isdigit()}
+        )
+        known: dict[int, Pulled] = await journal("pulled", self.source, uidvalidity, uids)
+        fresh = [uid for uid in uids if uid not in known or known[uid].state == TAKEN]
+        if fresh:
+            sizes = await self._sizes(connection, fresh[: pull.batch])
+            for uid in fresh[: pull.batch]:
+                await self._take(connection, uidvalidity, uid, sizes.get(uid, 0))
+            known = await journal("pulled", self.source, uidvalidity, uids)
+        return await self._file(connection, uidvalidity, known) or len(fresh) > pull.batch
+
+    async def _sizes(self, connection: aioimaplib.IMAP4_SSL, uids: list[int]) -> dict[int, int]:
+        reply = await imap.bounded(
+            connection.uid("fetch", _uid_set(uids), "(UID RFC822.SIZE)"), self.settings
+        )
+        sizes: dict[int, int] = {}
+        for line in imap.lines(reply):
+            found = _FETCH_SIZE.search(line)
+            if found is not None:
+                uid, size = (found.group(1), found.group(2)) if found.group(1) else (
+                    found.group(4), found.group(3))  # fmt: skip
+                sizes[int(uid)] = int(size)
+        return sizes
+
+    async def _fetch(self, connection: aioimaplib.IMAP4_SSL, uid: int) -> bytes | None:
+        reply = await imap.bounded(
+            connection.uid("fetch", str(uid), "(BODY.PEEK[])"), self.settings
+        )
+        if reply.result != "OK":
+            raise imap.ImapRefused(f"UID FETCH {uid}: {imap.text(reply)}")
+        literals = [bytes(line) for line in reply.lines if isinstance(line, bytearray)]
+        return literals[0] if literals else None  # None: gone meanwhile (another client)
+
+    async def _take(
+        self, connection: aioimaplib.IMAP4_SSL, uidvalidity: int, uid: int, size: int
+    ) -> None:
+        gateway = self.gateway
+        pull = self.settings
+        now = dt.datetime.now(dt.UTC)
+        gateway_id: str = await gateway.journal(
+            "pull_take", self.source, uidvalidity, uid, new_id(now.timestamp()), now.timestamp()
+        )
+        if size > gateway.settings.smtp.max_message_size:
+            log.warning("pull_too_big", id=gateway_id, uid=uid, size=size)
+            await self._decided(uidvalidity, uid, pull.held_folder, gateway_id, "too-big", now,
+                                f"{size} bytes: larger than the gateway takes")  # fmt: skip
+            return
+        raw = await self._fetch(connection, uid)
+        if raw is None:
+            return
+        max_received = gateway.settings.smtp.max_received_headers
+        loop = checks.loop_reason(raw, max_received)
+        if loop is not None:
+            log.warning("pull_loop_refused", id=gateway_id, uid=uid, why=loop)
+            await self._decided(uidvalidity, uid, pull.rejected_folder, gateway_id, "loop", now,
+                                loop)  # fmt: skip
+            return
+
+        ruleset = gateway.ruleset
+        return_path = autoreply.return_path(raw)
+        header_from = _header_from(raw)
+        mail_from = return_path if return_path is not None else header_from
+        rcpt = pull.recipient or ruleset.mailboxes.front_door[0]
+        envelope = Envelope(mail_from, (rcpt,), pull.peer_ip)
+        decision = await asyncio.get_running_loop().run_in_executor(
+            gateway.decide_pool,
+            lambda: decide(envelope, raw, ruleset, now, recent_urns=gateway.recent),
+        )
+        gateway.recent.note(decision.urn, now.timestamp())
+        row = journal_row(gateway_id, now.timestamp(), pull.host, mail_from, decision, len(raw))
+        origin = Origin(gateway_id, decision.message_id, now.timestamp())
+        action = decision.action
+        if action in (Action.DELIVER, Action.HOLD):
+            meta = spool_meta(
+                gateway_id, now.timestamp(), decision, ruleset,
+                helo=pull.host, peer_ip=pull.peer_ip or pull.host, protocol="IMAP",
+                hostname=gateway.settings.smtp.hostname, mail_from=mail_from, rcpt=[rcpt],
+            )  # fmt: skip
+            meta["journal"] = row
+            if not await asyncio.to_thread(gateway.spool.exists, gateway_id) and not (
+                await gateway.journal("known", [gateway_id])
+            ):
+                await gateway.journal.run(gateway.spool.write, gateway_id, meta, raw)
+            target = pull.held_folder if action is Action.HOLD else pull.routed_folder
+            await gateway.journal("pull_decided", self.source, uidvalidity, uid, target, None)
+            gateway.queue.submit(gateway_id)
+            if decision.sender.verified and decision.sender.sender_class is SenderClass.CJSM:
+                await gateway.notifier.acknowledge(meta, raw, origin, mail_from)
+        elif action is Action.BOUNCE:
+            # The notice first: admitting it again after a crash is a no-op (one per message).
+            await gateway.notifier.bounce(decision, raw, origin, mail_from)
+            await gateway.journal(
+                "pull_decided", self.source, uidvalidity, uid, pull.bounced_folder, row
+            )
+        else:  # reject: no electronic reply at all (seeds/000)
+            await gateway.journal(
+                "pull_decided", self.source, uidvalidity, uid, pull.rejected_folder, row
+            )
+        log.info("pulled", id=gateway_id, uid=uid, action=action.value, route=decision.route,
+                 rule=decision.rule, urn=decision.urn, missing=decision.missing or None,
+                 size=len(raw))  # fmt: skip
+
+    async def _decided(
+        self,
+        uidvalidity: int,
+        uid: int,
+        target: str,
+        gateway_id: str,
+        rule: str,
+        now: dt.datetime,
+        why: str,
+    ) -> None:
+        """File a message that was never decided (too big, a loop), with a journal row."""
+        row = {
+            "id": gateway_id,
+            "received_at": now.timestamp(),
+            "peer": self.settings.host,
+            "action": "hold" if target == self.settings.held_folder else "reject",
+            "rule": rule,
+            "reasons": [why],
+            "state": REFUSED,
+        }
+        await self.gateway.journal("pull_decided", self.source, uidvalidity, uid, target, row)
+
+    async def _file(
+        self, connection: aioimaplib.IMAP4_SSL, uidvalidity: int, known: dict[int, Pulled]
+    ) -> bool:
+        """Move the originals whose fate is settled; True if others still wait."""
+        ready: dict[str, list[int]] = {}
+        waiting = False
+        for uid, entry in known.items():
+            if entry.state != DECIDED or entry.target is None:
+                continue
+            if entry.message_state in (REFUSED, DELIVERED):
+                ready.setdefault(entry.target, []).append(uid)
+            elif entry.message_state not in ("parked",):
+                waiting = True
+        for folder, uids in ready.items():
+            await self._move(connection, sorted(uids), folder)
+            await self.gateway.journal("pull_filed", self.source, uidvalidity, uids)
+            log.info("pull_filed", folder=folder, count=len(uids))
+        return waiting
+
+    async def _move(self, connection: aioimaplib.IMAP4_SSL, uids: list[int], folder: str) -> None:
+        pull = self.settings
+        uid_set = _uid_set(uids)
+        if connection.has_capability("MOVE"):
+            reply = await imap.bounded(connection.uid("move", uid_set, imap.quote(folder)), pull)
+            if reply.result != "OK":
+                raise imap.ImapRefused(f"UID MOVE to {folder}: {imap.text(reply)}")
+            return
+        # RFC 3501 without MOVE (RFC 6851): copy, flag deleted, expunge those (UIDPLUS) or all.
+        copied = await imap.bounded(connection.uid("copy", uid_set, imap.quote(folder)), pull)
+        if copied.result != "OK":
+            raise imap.ImapRefused(f"UID COPY to {folder}: {imap.text(copied)}")
+        await imap.bounded(connection.uid("store", uid_set, "+FLAGS.SILENT", r"(\Deleted)"), pull)
+        if connection.has_capability("UIDPLUS"):
+            await imap.bounded(connection.uid("expunge", uid_set), pull)
+        else:
+            await imap.bounded(connection.expunge(), pull)
+
+    def _targets(self) -> list[str]:
+        pull = self.settings
+        return [pull.routed_folder, pull.bounced_folder, pull.rejected_folder, pull.held_folder]
+
+
+def _uid_set(uids: list[int]) -> str:
+    return ",".join(str(uid) for uid in uids)
+
+
+def _as_lines(push: Any) -> list[bytes]:
+    if isinstance(push, list):
+        return [bytes(item) if isinstance(item, bytes | bytearray) else b"" for item in push]
+    return [bytes(push)] if isinstance(push, bytes | bytearray) else []
+
+
+def _header_from(raw: bytes) -> str:
+    view = read_message(raw)
+    if len(view.from_values) != 1:
+        return ""
+    return mailbox_from_header(view.from_values[0]) or ""

@@ -1,0 +1,81 @@
+"""What the gateway writes down about a decided message, whichever way it arrived.
+
+`journal_row`: the decision as the journal keeps it (no names or dates of birth).
+`spool_meta`: what the delivery side needs besides the message bytes: the envelope, where the
+message came from (for our Received line), the route's subject tag and the decision summary
+that becomes the X-Mailrouter-* headers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mailrouter.model import Action, Decision
+from mailrouter.rules.ruleset import Ruleset
+from mailrouter.store.journal import QUEUED, REFUSED
+
+
+def journal_row(
+    message_id: str, received_at: float, peer: str, mail_from: str, decision: Decision, size: int
+) -> dict[str, Any]:
+    delivering = decision.action in (Action.DELIVER, Action.HOLD)
+    return {
+        "id": message_id,
+        "received_at": received_at,
+        "peer": peer,
+        "sender_domain": address_domain(mail_from),
+        "message_id": (decision.message_id or "")[:300] or None,
+        "urn": decision.urn,
+        "court": decision.court.name if decision.court else None,
+        "route": decision.route,
+        "mailbox": decision.mailbox,
+        "action": decision.action.value,
+        "rule": decision.rule,
+        "reasons": decision.reasons,
+        "tags": decision.tags,
+        "size": size,
+        "state": QUEUED if delivering else REFUSED,
+    }
+
+
+def spool_meta(
+    message_id: str,
+    received_at: float,
+    decision: Decision,
+    ruleset: Ruleset,
+    *,
+    helo: str | None,
+    peer_ip: str,
+    protocol: str,
+    hostname: str,
+    mail_from: str,
+    rcpt: list[str],
+) -> dict[str, Any]:
+    route = decision.route or ruleset.mailboxes.hold_route
+    spec = ruleset.routes[route]
+    tag = ruleset.mailboxes.subject_tag_format.format(tag=spec.subject_tag, urn=decision.urn or "")
+    return {
+        "id": message_id,
+        "received_at": received_at,
+        "helo": helo,
+        "peer_ip": peer_ip,
+        "protocol": protocol,
+        "hostname": hostname,
+        "mail_from": mail_from,
+        "rcpt": rcpt,
+        "subject_tag": " ".join(tag.replace(" ]", "]").split()),
+        "decision": {
+            "action": decision.action.value,
+            "route": route,
+            "mailbox": decision.mailbox,
+            "urn": decision.urn,
+            "court": decision.court.name if decision.court else None,
+            "hearing_date": decision.hearing_date.isoformat() if decision.hearing_date else None,
+            "tags": decision.tags,
+            "rule": decision.rule,
+        },
+    }
+
+
+def address_domain(address: str) -> str | None:
+    return address.rpartition("@")[2].lower()[:255] or None if "@" in address else None
