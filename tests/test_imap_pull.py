@@ -311,3 +311,27 @@ def test_a_server_that_never_answers_is_left_and_tried_again(tmp_path: Path) -> 
         listener.close()
         for connection in accepted:
             connection.close()
+
+
+def test_senders_are_checked_by_the_mailbox_servers_authentication_results(
+    dovecot: Dovecot, tmp_path: Path, downstream: tuple[Downstream, int], tmp_rules: Any
+) -> None:
+    """The README's set-up: no trusted peer, the mailbox server's authserv-id trusted. Its
+    dmarc=pass routes the message; the same message without it is rejected, quietly."""
+    desk, port = downstream
+    rules = tmp_rules(
+        {"senders.yaml": ("trusted_authserv_ids: []", "trusted_authserv_ids: [mx.cps.test]")}
+    )
+    vouched = "Authentication-Results: mx.cps.test; dmarc=pass header.from=smithlaw.co.uk.cjsm.net"
+    append(dovecot, message("URN 20AB1234529 - Walsall MC - R v ONE", extra_headers=[vouched]))
+    append(dovecot, message("URN 20AB1234530 - Walsall MC - R v TWO"))
+    settings = pull_settings(dovecot, tmp_path, port, peer_ip="")
+    settings = settings.model_copy(update={"rules_dir": rules.directory})
+    with pulling(settings) as gateway:
+        wait_for(lambda: dovecot.folder_size("INBOX") == 0, timeout=30)
+        assert folder_subjects(dovecot, "Routed") == ["URN 20AB1234529 - Walsall MC - R v ONE"]
+        assert folder_subjects(dovecot, "Rejected") == ["URN 20AB1234530 - Walsall MC - R v TWO"]
+        (delivered,) = delivered_files(gateway.maildir("magistrates"))
+        assert b"Subject: [MAGS 20AB1234529] URN" in delivered.read_bytes()
+        wait_for(lambda: False, timeout=1.0)
+    assert desk.received == []

@@ -148,7 +148,8 @@ def delivery_status(
         f"--{boundary}--\r\n".encode("ascii"),
     ]
     preamble = b"This is a MIME-encapsulated delivery status report.\r\n\r\n"
-    return headers.as_bytes(policy=SMTP) + preamble + b"".join(parts)
+    head = b"".join(SMTP.fold_binary(name, value) for name, value in headers.items())
+    return head + b"\r\n" + preamble + b"".join(parts)
 
 
 def _reply(
