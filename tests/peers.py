@@ -98,7 +98,8 @@ class Dovecot:
     USER = "cps"
     PASSWORD = "imap-test-secret"
 
-    def __init__(self, ca: trustme.CA) -> None:
+    def __init__(self, ca: trustme.CA, capability: str | None = None) -> None:
+        """`capability`: what the server announces instead of its default list."""
         # Not under pytest's tmp_path: Dovecot's mail processes run as "nobody", who cannot
         # traverse root's private temporary directories.
         self.root = Path(tempfile.mkdtemp(prefix="mailrouter-dovecot-"))
@@ -128,6 +129,7 @@ first_valid_uid = 1
 default_login_user = dovenull
 default_internal_user = dovecot
 mail_location = maildir:~/Maildir
+{f"imap_capability = {capability}" if capability else ""}
 namespace inbox {{
   inbox = yes
   separator = /

@@ -74,6 +74,7 @@ def pull_settings(dovecot: Dovecot, tmp_path: Path, notice_port: int, **pull: An
 def message(
     subject: str, sender: str = SENDER, *, return_path: str | None = None, **kw: Any
 ) -> bytes:
+    """A message as the mailbox's server stores it: with the Return-Path it recorded."""
     path = sender if return_path is None else return_path
     extra = kw.pop("extra_headers", [])
     raw = build_message(subject, sender=sender, extra_headers=extra, **kw)
@@ -117,6 +118,11 @@ def test_each_action_routes_and_files_the_original(
     append(dovecot, message("URN 20AB1234522 - Birmingham Crown Court - R v JONES"))
     append(dovecot, message("R v BROWN - please help", sender=BOUNCER))
     append(dovecot, message("URN 20AB1234523 - Walsall MC", sender=STRANGER))
+    # Incomplete, but automatic: filed as a bounce, and never answered (RFC 3834).
+    automatic = ["Auto-Submitted: auto-replied"]
+    append(dovecot, message("Out of office", sender=BOUNCER, extra_headers=automatic))
+    # A null return path is a bounce from a mail system: not a defence firm, and no reply.
+    append(dovecot, message("Undeliverable: R v BROWN", sender=BOUNCER, return_path=""))
     settings = pull_settings(dovecot, tmp_path, port)
     with pulling(settings) as gateway:
         wait_for(lambda: dovecot.folder_size("INBOX") == 0, timeout=30)
@@ -124,12 +130,17 @@ def test_each_action_routes_and_files_the_original(
             "URN 20AB1234521 - Walsall MC - R v SMITH",
             "URN 20AB1234522 - Birmingham Crown Court - R v JONES",
         ]
-        assert folder_subjects(dovecot, "Bounced") == ["R v BROWN - please help"]
-        assert folder_subjects(dovecot, "Rejected") == ["URN 20AB1234523 - Walsall MC"]
+        assert folder_subjects(dovecot, "Bounced") == ["Out of office", "R v BROWN - please help"]
+        assert folder_subjects(dovecot, "Rejected") == [
+            "URN 20AB1234523 - Walsall MC",
+            "Undeliverable: R v BROWN",
+        ]
         assert len(delivered_files(gateway.maildir("magistrates"))) == 1
         assert len(delivered_files(gateway.maildir("crown_court"))) == 1
         wait_for(lambda: sink.received, timeout=15)
-    # One notice: the bounce, to the bouncing firm; nothing to the stranger (seeds/000).
+        wait_for(lambda: False, timeout=1.0)  # room for a wrong second notice to arrive
+    # One notice: the bounce, to the bouncing firm; nothing to the stranger (seeds/000), to
+    # the automatic message or to the null return path.
     assert [(m["mail_from"], m["rcpt"]) for m in sink.received] == [("<>", [BOUNCER])]
     notice = email.message_from_bytes(sink.received[0]["data"], policy=policy.default)
     assert notice["Auto-Submitted"] == "auto-replied"
@@ -335,3 +346,32 @@ def test_senders_are_checked_by_the_mailbox_servers_authentication_results(
         assert b"Subject: [MAGS 20AB1234529] URN" in delivered.read_bytes()
         wait_for(lambda: False, timeout=1.0)
     assert desk.received == []
+
+
+def test_without_idle_or_move_it_polls_and_copies(
+    ca: trustme.CA, tmp_path: Path, downstream: tuple[Downstream, int]
+) -> None:
+    """A server that announces neither IDLE nor MOVE (RFC 3501 with UIDPLUS only): the puller
+    polls, and files originals by COPY, \\Deleted and UID EXPUNGE."""
+    _, port = downstream
+    dovecot = Dovecot(ca, capability="IMAP4rev1 UIDPLUS LITERAL+")
+    dovecot.start()
+    try:
+        append(dovecot, message("URN 20AB1234531 - Walsall MC - R v POLL"))
+        append(dovecot, message("Please help", sender=BOUNCER))
+        settings = pull_settings(dovecot, tmp_path, port, poll_seconds=0.5)
+        with pulling(settings) as gateway:
+            puller = gateway.gateway.puller  # type: ignore[union-attr]
+            wait_for(lambda: dovecot.folder_size("INBOX") == 0, timeout=30)
+            append(dovecot, message("URN 20AB1234532 - Walsall MC - R v LATER"))
+            assert wait_for(lambda: len(folder_subjects(dovecot, "Routed")) == 2, timeout=15)
+            assert puller.sweeps >= 2
+        assert folder_subjects(dovecot, "Bounced") == ["Please help"]
+        client = dovecot.client()
+        try:
+            status, data = client.select("INBOX")
+            assert status == "OK" and int(data[0]) == 0  # expunged, not just flagged
+        finally:
+            client.logout()
+    finally:
+        dovecot.close()

@@ -158,12 +158,13 @@ def test_an_encoded_newline_in_the_subject_cannot_add_a_header(
             SENDER, US, NOW,
         ),
         build.acknowledgement(
-            origin, SENDER, US, NOW, urn="20AB1234521\r\nBcc: victim@evil.example",
+            origin, SENDER, US, NOW, urn="20AB1234521\x00\r\nBcc: victim@evil.example",
             team="Magistrates\nBcc: victim@evil.example", hearing_date=None,
         ),
         build.delivery_status(origin, SENDER, "a@b\r\nBcc: x@y", raw, "550\r\nBcc: x", US, NOW),
     ]  # fmt: skip
     for data in notices:
+        assert b"\x00" not in data
         assert "bcc" not in top_header_names(data)
         assert b"\r\nBcc:" not in data.split(b"\r\n\r\n", 1)[0]
         assert "In-Reply-To" not in parse(data)  # not a well-formed msg-id: left out

@@ -1,6 +1,6 @@
 """DKIM public keys from DNS: the one place where an input of `decide` comes off the network.
 
-The edges (SMTP server, CLI) call this before `decide`, for the keys the message's DKIM
+The edges (SMTP server, IMAP puller, CLI) call this before `decide`, for the keys the message's DKIM
 signatures name, and pass the answers in `Envelope.dkim_keys`. Tests pass keys directly.
 """
 

@@ -28,6 +28,7 @@ import aioimaplib
 
 from mailrouter import imap, logs
 from mailrouter.decide import decide
+from mailrouter.dnskeys import lookup_keys_async
 from mailrouter.ingest import checks
 from mailrouter.ingest.records import journal_row, spool_meta
 from mailrouter.model import Action, Envelope, SenderClass
@@ -35,6 +36,7 @@ from mailrouter.notify import autoreply
 from mailrouter.notify.build import Origin
 from mailrouter.parse.mime import read_message
 from mailrouter.policy.addresses import mailbox_from_header
+from mailrouter.policy.auth import dkim_key_names, peer_is_trusted
 from mailrouter.store.journal import DECIDED, DELIVERED, REFUSED, TAKEN, Pulled
 from mailrouter.store.spool import new_id
 
@@ -205,7 +207,11 @@ class ImapPuller:
         header_from = _header_from(raw)
         mail_from = return_path if return_path is not None else header_from
         rcpt = pull.recipient or ruleset.mailboxes.front_door[0]
-        envelope = Envelope(mail_from, (rcpt,), pull.peer_ip)
+        keys: dict[str, bytes] = {}
+        names = dkim_key_names(raw) if ruleset.senders.verify_dkim else []
+        if names and not peer_is_trusted(pull.peer_ip, ruleset.senders.trusted_relays):
+            keys = await lookup_keys_async(names)  # DKIM is evidence here as over SMTP
+        envelope = Envelope(mail_from, (rcpt,), pull.peer_ip, keys)
         decision = await asyncio.get_running_loop().run_in_executor(
             gateway.decide_pool,
             lambda: decide(envelope, raw, ruleset, now, recent_urns=gateway.recent),
