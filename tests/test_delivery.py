@@ -6,6 +6,7 @@ answers each test scripts: a peer, not the thing under test.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 import subprocess
@@ -19,7 +20,11 @@ from aiosmtpd.controller import Controller
 
 from conftest import FRONT_DOOR, SENDER, build_message
 from gateway_helpers import RunningGateway, free_port, gateway_settings, wait_for
-from mailrouter.deliver.worker import backoff
+from mailrouter.config import DeliverySettings
+from mailrouter.deliver.maildir import MaildirTransport
+from mailrouter.deliver.worker import DeliveryQueue, backoff
+from mailrouter.store.journal import JournalPool
+from mailrouter.store.spool import Spool
 from peers import Downstream
 
 MAILROUTER = str(Path(sys.executable).with_name("mailrouter"))
@@ -174,3 +179,46 @@ def test_backoff_grows_with_jitter_and_a_ceiling(attempts: int) -> None:
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([MAILROUTER, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_a_batch_with_mixed_fates(tmp_path: Path) -> None:
+    """Messages taken together: each meets its own fate, and one that cannot be read does not
+    hold up the others. (Two delivered to Maildir, one whose spool file is gone parked, one
+    already delivered left alone.)"""
+
+    async def run() -> dict[str, str | None]:
+        spool = Spool(tmp_path / "spool")
+        journal = JournalPool(tmp_path / "journal.sqlite3", "node", threads=2)
+        parked: list[str] = []
+
+        async def on_parked(message_id: str, reason: str) -> None:
+            parked.append(f"{message_id}: {reason}")
+
+        queue = DeliveryQueue(
+            DeliverySettings(), spool, journal,
+            {"maildir": MaildirTransport(tmp_path / "mail", "node")}, on_parked=on_parked,
+        )  # fmt: skip
+        rows = {}
+        for name in ("a", "b", "gone", "done"):
+            meta = {"id": name, "received_at": 1.0, "mail_from": SENDER, "rcpt": [FRONT_DOOR],
+                    "decision": {"route": "magistrates", "action": "deliver"}}  # fmt: skip
+            rows[name] = meta
+            if name != "gone":
+                spool.write(name, meta, build_message())
+        lost = {"id": "gone", "received_at": 1.0, "route": "magistrates",
+                        "action": "deliver", "state": "queued"}  # fmt: skip
+        await journal("record", lost)
+        await queue.attempt(["done"])
+        assert await journal("state", "done") == "delivered"
+        await queue.attempt(["a", "gone", "b", "done"])
+        states = {name: await journal("state", name) for name in rows}
+        assert parked == ["gone: spool file missing"]
+        await journal.close()
+        spool.close()
+        return states
+
+    states = asyncio.run(run())
+    assert states == {"a": "delivered", "b": "delivered", "gone": "parked", "done": "delivered"}
+    delivered = list((tmp_path / "mail" / "magistrates" / "new").iterdir())
+    assert sorted(p.name.split(".")[0] for p in delivered) == ["a", "b", "done"]
+    assert not any((tmp_path / "spool" / "msg").iterdir())

@@ -136,6 +136,13 @@ class DeliverySettings(Section):
     separate_process: bool = Field(
         default=True, description="deliver from a child process, leaving SMTP its own CPU"
     )
+    nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="the delivery process's niceness: when CPU is short, answering senders "
+        "comes first and deliveries catch up after (they are on disk already)",
+    )
     retry_initial_seconds: float = Field(default=30.0, gt=0)
     retry_max_seconds: float = Field(default=1800.0, gt=0)
     park_after_hours: float = Field(default=72.0, gt=0)

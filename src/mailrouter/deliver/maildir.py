@@ -50,11 +50,14 @@ class MaildirTransport:
         """The delivery itself, for a caller already on a worker thread."""
         folder = self.folder(delivery.route)
         name = self.file_name(delivery.id)
+        base = str(folder)
         try:
             new = self._new_directory(folder)
-            if self._already_there(folder, name, delivery.maybe_delivered):
+            # A file of this name in new/ is simply replaced by the rename below (the same
+            # message, once); only a copy a reader has moved to cur/ needs looking for.
+            if delivery.maybe_delivered and self._already_there(folder, name):
                 return f"already in {folder.name}/ as {name}"
-            temporary = folder / "tmp" / name
+            temporary = os.path.join(base, "tmp", name)
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
                 view = memoryview(delivery.message)
@@ -63,7 +66,7 @@ class MaildirTransport:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.rename(temporary, folder / "new" / name)
+            os.rename(temporary, os.path.join(base, "new", name))
             new.sync()
         except OSError as exc:
             if isinstance(exc, FileNotFoundError):
@@ -89,11 +92,9 @@ class MaildirTransport:
             sync.close()
 
     @staticmethod
-    def _already_there(folder: Path, name: str, look_in_cur: bool) -> bool:
+    def _already_there(folder: Path, name: str) -> bool:
         if (folder / "new" / name).exists():
             return True
-        if not look_in_cur:
-            return False
-        # A reader moves new/NAME to cur/NAME:2,FLAGS; only scan cur/ when in doubt.
+        # A reader moves new/NAME to cur/NAME:2,FLAGS.
         with os.scandir(folder / "cur") as entries:
             return any(entry.name.split(":", 1)[0] == name for entry in entries)

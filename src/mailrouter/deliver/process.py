@@ -13,7 +13,8 @@ of either side) is delivered on the next scan, never dropped. The child takes an
 lock (`var/delivery.lock`) before it recovers interrupted attempts and starts, so a child
 still finishing its last attempts after its parent was killed never overlaps its successor.
 The child exits when its stdin closes (the parent stopped or died), after the attempts under
-way; the parent restarts a child that dies.
+way; the parent restarts a child that dies. It runs at `delivery.nice`: when the machine is
+short of CPU, answering senders comes first, and deliveries (already durable) catch up after.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class DeliveryProcess:
 
 
 async def _child(settings: Settings, commands: asyncio.StreamReader) -> None:
+    os.nice(settings.delivery.nice)
     lock = await asyncio.to_thread(_exclusive_lock, settings.var_dir / "delivery.lock")
     try:
         ruleset = load_ruleset(settings.rules_dir)

@@ -10,7 +10,10 @@ records the delivery. A periodic scan picks up retries that have come due.
 
 Blocking work runs on the journal's thread pool. A transport that is itself blocking (Maildir:
 file writes and fsyncs) offers `deliver_blocking`, and then the whole attempt is one job on the
-pool; a network transport (SMTP, IMAP) delivers on the event loop between two such jobs.
+pool; a network transport (SMTP, IMAP) delivers on the event loop between two such jobs. A
+worker takes the messages waiting (up to BATCH) together: one job on the pool, one journal
+transaction for their claims and one for their deliveries, which is most of the cost of a
+Maildir delivery when mail is arriving fast.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from mailrouter.store.spool import Spool, SpoolError
 log = logs.get("mailrouter.deliver")
 
 ParkedHook = Callable[[str, str], Awaitable[None]]
+BATCH = 32  # messages a worker takes at once, when that many are waiting
 
 
 class Outcome(NamedTuple):
@@ -139,62 +143,107 @@ class DeliveryQueue:
             message_id = await self._queue.get()
             if message_id is None:
                 return
+            # Whatever else is waiting goes along (up to BATCH): one hand-off to the pool,
+            # one journal transaction for the claims and one for the deliveries.
+            batch = [message_id]
+            stopping = False
+            while len(batch) < BATCH and not self._queue.empty():
+                more = self._queue.get_nowait()
+                if more is None:
+                    stopping = True
+                    break
+                batch.append(more)
             try:
-                await self.attempt(message_id)
+                await self.attempt(batch)
             except Exception:
-                log.exception("delivery_attempt_crashed", id=message_id)
+                log.exception("delivery_attempt_crashed", ids=batch)
             finally:
-                self._pending.discard(message_id)
+                self._pending.difference_update(batch)
+            if stopping:
+                return
 
-    async def attempt(self, message_id: str) -> None:
-        result = await self.journal.run(self._start_on_pool, message_id)
-        if isinstance(result, Prepared):
-            outcome = await _deliver(result.transport, result.delivery)
-            result = await self.journal.run(
-                self._finish_on_pool, result.claim, result.transport, outcome
-            )
-        if result is not None and self.on_parked is not None:
-            await self.on_parked(*result)
+    async def attempt(self, message_ids: list[str]) -> None:
+        results = await self.journal.run(self._start_on_pool, message_ids)
+        for result in results:
+            if isinstance(result, Prepared):
+                outcome = await _deliver(result.transport, result.delivery)
+                parked = await self.journal.run(
+                    self._finish_on_pool, result.claim, result.transport, outcome
+                )
+            else:
+                parked = result
+            if parked is not None and self.on_parked is not None:
+                await self.on_parked(*parked)
 
     # --- on the pool ----------------------------------------------------------------------
 
-    def _start_on_pool(self, message_id: str) -> Prepared | tuple[str, str] | None:
-        """Claim, read and compose; for a blocking transport, deliver and record too. Returns
-        what is left for the event loop: a Prepared delivery, a parked (id, reason), or None."""
+    def _start_on_pool(self, message_ids: list[str]) -> list[Prepared | tuple[str, str] | None]:
+        """Read, claim and compose; for a blocking transport, deliver and record too. Returns
+        what is left for the event loop, per message: a Prepared delivery (network
+        transports), a parked (id, reason), or None (done, or not there to take)."""
         now = self.clock()
-        try:
-            meta, raw = self.spool.read(message_id)
-        except FileNotFoundError:
-            # Delivered and removed already, or lost: a queued row with no file is parked.
-            claim = self.journal.here().claim(message_id, now)
-            return None if claim is None else self._park(claim, "none", "spool file missing")
-        except (OSError, SpoolError) as exc:
-            claim = self.journal.here().claim(message_id, now)
-            return None if claim is None else self._park(claim, "none", f"spool file: {exc}")
-        claim = self.journal.here().claim(message_id, now, admit=journal_row(meta))
-        if claim is None:
-            return None
-        transport = self.transports.get(self.settings.transport_for(claim.route))
-        if transport is None:
-            return self._park(claim, "none", f"no transport for route {claim.route}")
-        delivery = Delivery(
-            message_id,
-            claim.route,
-            claim.mailbox,
-            str(meta.get("mail_from", "")),
-            compose(raw, meta),
-            claim.maybe_delivered,
+        journal = self.journal.here()
+        results: list[Prepared | tuple[str, str] | None] = []
+        loaded: dict[str, tuple[dict[str, Any], bytes]] = {}
+        for message_id in message_ids:
+            try:
+                loaded[message_id] = self.spool.read(message_id)
+            except FileNotFoundError:
+                # Delivered and removed already, or lost: a queued row with no file is parked.
+                claim = journal.claim(message_id, now)
+                results.append(
+                    None if claim is None else self._park(claim, "none", "spool file missing")
+                )
+            except (OSError, SpoolError) as exc:
+                claim = journal.claim(message_id, now)
+                results.append(
+                    None if claim is None else self._park(claim, "none", f"spool file: {exc}")
+                )
+        claims = journal.claim_many(
+            [(message_id, journal_row(meta)) for message_id, (meta, _) in loaded.items()], now
         )
-        blocking = getattr(transport, "deliver_blocking", None)
-        if blocking is None:
-            return Prepared(claim, transport, delivery)
-        try:
-            outcome = Outcome("delivered", blocking(delivery))
-        except PermanentDeliveryError as exc:
-            outcome = Outcome("permanent", str(exc))
-        except Exception as exc:  # noqa: BLE001 - a transport bug becomes a logged retry
-            outcome = _temporary(message_id, exc)
-        return self._finish_on_pool(claim, transport, outcome)
+        delivered: list[tuple[Claim, Transport, str]] = []
+        for message_id, claim in claims.items():
+            meta, raw = loaded[message_id]
+            transport = self.transports.get(self.settings.transport_for(claim.route))
+            if transport is None:
+                results.append(self._park(claim, "none", f"no transport for route {claim.route}"))
+                continue
+            delivery = Delivery(
+                message_id,
+                claim.route,
+                claim.mailbox,
+                str(meta.get("mail_from", "")),
+                compose(raw, meta),
+                claim.maybe_delivered,
+            )
+            blocking = getattr(transport, "deliver_blocking", None)
+            if blocking is None:
+                results.append(Prepared(claim, transport, delivery))
+                continue
+            try:
+                delivered.append((claim, transport, blocking(delivery)))
+            except PermanentDeliveryError as exc:
+                results.append(
+                    self._finish_on_pool(claim, transport, Outcome("permanent", str(exc)))
+                )
+            except Exception as exc:  # noqa: BLE001 - a transport bug becomes a logged retry
+                outcome = _temporary(message_id, exc)
+                results.append(self._finish_on_pool(claim, transport, outcome))
+        if delivered:
+            journal.delivered_many(
+                [(claim.id, transport.name, detail) for claim, transport, detail in delivered],
+                self.clock(),
+            )
+            for claim, transport, _ in delivered:
+                self._removed(claim, transport)
+        return results
+
+    def _removed(self, claim: Claim, transport: Transport) -> None:
+        """After the journal records a delivery: the spool file goes."""
+        self.spool.remove(claim.id)
+        log.info("delivered", id=claim.id, route=claim.route, transport=transport.name,
+                 attempts=claim.attempts)  # fmt: skip
 
     def _finish_on_pool(
         self, claim: Claim, transport: Transport, outcome: Outcome
@@ -202,9 +251,7 @@ class DeliveryQueue:
         now = self.clock()
         if outcome.kind == "delivered":
             self.journal.here().delivered(claim.id, now, transport.name, outcome.detail)
-            self.spool.remove(claim.id)
-            log.info("delivered", id=claim.id, route=claim.route, transport=transport.name,
-                     attempts=claim.attempts)  # fmt: skip
+            self._removed(claim, transport)
             return None
         if outcome.kind == "permanent":
             return self._park(claim, transport.name, outcome.detail)

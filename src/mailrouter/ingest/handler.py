@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import errno
+import inspect
 import ipaddress
 import sqlite3
 import time
@@ -173,6 +174,11 @@ class GatewayHandler:
 
 
 _HOOK_NAMES = [name for name in vars(GatewayHandler) if name.startswith(("handle_", "auth_"))]
+# aiosmtpd reads handle_EHLO's signature on every connection (to tell its two forms apart);
+# computed once here, inspect.signature finds it at once.
+GatewayHandler.handle_EHLO.__signature__ = inspect.signature(  # type: ignore[attr-defined]
+    GatewayHandler.handle_EHLO
+)
 
 
 async def _acknowledge(

@@ -193,19 +193,35 @@ class Journal:
         """Take a queued, due message for an attempt; None if it is not there to take.
         `admit`: the message's row, recorded first if the journal does not have it yet."""
         with self._transaction():
-            if admit is not None:
-                self.record(admit)
-            row = self._db.execute(
-                "SELECT route, mailbox, attempts, received_at, maybe_delivered FROM messages "
-                "WHERE id = ? AND state = ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
-                (message_id, QUEUED, now),
-            ).fetchone()
-            if row is None:
-                return None
-            self._db.execute(
-                "UPDATE messages SET state = ?, attempts = attempts + 1 WHERE id = ?",
-                (DELIVERING, message_id),
-            )
+            return self._claim(message_id, now, admit)
+
+    def claim_many(
+        self, wanted: Sequence[tuple[str, dict[str, Any] | None]], now: float
+    ) -> dict[str, Claim]:
+        """`claim` for several messages (id, row to admit) in one transaction: the ones
+        taken, by id."""
+        claims: dict[str, Claim] = {}
+        with self._transaction():
+            for message_id, admit in wanted:
+                claim = self._claim(message_id, now, admit)
+                if claim is not None:
+                    claims[message_id] = claim
+        return claims
+
+    def _claim(self, message_id: str, now: float, admit: dict[str, Any] | None) -> Claim | None:
+        if admit is not None:
+            self.record(admit)
+        row = self._db.execute(
+            "SELECT route, mailbox, attempts, received_at, maybe_delivered FROM messages "
+            "WHERE id = ? AND state = ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+            (message_id, QUEUED, now),
+        ).fetchone()
+        if row is None:
+            return None
+        self._db.execute(
+            "UPDATE messages SET state = ?, attempts = attempts + 1 WHERE id = ?",
+            (DELIVERING, message_id),
+        )
         return Claim(
             message_id,
             row["route"],
@@ -216,12 +232,18 @@ class Journal:
         )
 
     def delivered(self, message_id: str, now: float, transport: str, detail: str) -> None:
+        self.delivered_many([(message_id, transport, detail)], now)
+
+    def delivered_many(self, done: Sequence[tuple[str, str, str]], now: float) -> None:
+        """Record deliveries (id, transport, what the destination said) in one transaction."""
         with self._transaction():
-            self._db.execute(
-                "UPDATE messages SET state = ?, delivered_at = ?, last_error = NULL WHERE id = ?",
-                (DELIVERED, now, message_id),
-            )
-            self._attempt(message_id, now, transport, "delivered", detail)
+            for message_id, transport, detail in done:
+                self._db.execute(
+                    "UPDATE messages SET state = ?, delivered_at = ?, last_error = NULL "
+                    "WHERE id = ?",
+                    (DELIVERED, now, message_id),
+                )
+                self._attempt(message_id, now, transport, "delivered", detail)
 
     def retry(
         self, message_id: str, now: float, next_at: float, transport: str, error: str
