@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import trustme
 
-from conftest import SENDER, build_message
+from conftest import FRONT_DOOR, SENDER, build_message
 from gateway_helpers import RunningGateway, delivered_files, gateway_settings, wait_for
 from peers import Dovecot, Downstream, dovecot_missing
 
@@ -375,3 +375,17 @@ def test_without_idle_or_move_it_polls_and_copies(
             client.logout()
     finally:
         dovecot.close()
+
+
+def test_serve_can_pull_as_well(
+    dovecot: Dovecot, tmp_path: Path, downstream: tuple[Downstream, int]
+) -> None:
+    """`[pull] enabled = true`: one gateway listens on SMTP and watches the mailbox."""
+    _, port = downstream
+    settings = pull_settings(dovecot, tmp_path, port, enabled=True)
+    append(dovecot, message("URN 20AB1234533 - Walsall MC - R v PULLED"))
+    with RunningGateway(settings) as gateway:
+        with gateway.smtp() as client:
+            client.sendmail(SENDER, [FRONT_DOOR], build_message("URN 20AB1234534 Walsall MC"))
+        assert wait_for(lambda: len(delivered_files(gateway.maildir("magistrates"))) == 2)
+        assert wait_for(lambda: folder_subjects(dovecot, "Routed"), timeout=15)

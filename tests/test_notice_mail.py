@@ -135,12 +135,12 @@ def test_a_reason_without_a_reply_code_gives_a_generic_status() -> None:
 def test_acknowledgement() -> None:
     data = build.acknowledgement(
         ORIGIN, SENDER, US, NOW, urn="20AB1234521", team="Crown Court unit",
-        hearing_date="2026-12-15",
+        route="crown_court", hearing_date="2026-12-15",
     )  # fmt: skip
     ack = parse(data)
     assert ack["Auto-Submitted"] == "auto-replied"
     assert "20AB1234521" in ack["Subject"] and "Crown Court unit" in ack["Subject"]
-    assert ORIGIN.gateway_id in ack.get_content()
+    assert ORIGIN.gateway_id in ack.get_content() and "Route: crown_court" in ack.get_content()
 
 
 # --- nothing from a message can add a header ----------------------------------------------
@@ -159,7 +159,8 @@ def test_an_encoded_newline_in_the_subject_cannot_add_a_header(
         ),
         build.acknowledgement(
             origin, SENDER, US, NOW, urn="20AB1234521\x00\r\nBcc: victim@evil.example",
-            team="Magistrates\nBcc: victim@evil.example", hearing_date=None,
+            team="Magistrates\nBcc: victim@evil.example", route="magistrates\r\nBcc: x@y",
+            hearing_date=None,
         ),
         build.delivery_status(origin, SENDER, "a@b\r\nBcc: x@y", raw, "550\r\nBcc: x", US, NOW),
     ]  # fmt: skip

@@ -67,6 +67,7 @@ def acknowledgement(
     *,
     urn: str | None,
     team: str,
+    route: str,
     hearing_date: str | None,
 ) -> bytes:
     urn_text = clean(urn or "") or "(no URN)"
@@ -74,6 +75,7 @@ def acknowledgement(
         f"Your email was received by the CPS defence mail gateway and passed to the {clean(team)}.",
         "",
         f"URN: {urn_text}",
+        f"Route: {clean(route)}",
     ]
     if hearing_date:
         lines.append(f"Hearing date: {clean(hearing_date)}")

@@ -98,7 +98,8 @@ class Notifier:
         team = route.description if route is not None and route.description else "CPS team"
         data = build.acknowledgement(
             origin, reply_to, self.sender(), self._now(),
-            urn=decision.get("urn"), team=team, hearing_date=decision.get("hearing_date"),
+            urn=decision.get("urn"), team=team, route=str(decision["route"]),
+            hearing_date=decision.get("hearing_date"),
         )  # fmt: skip
         return await self._queue(
             ACK, origin.gateway_id, reply_to, data, rate_limited=True, after_delivery=True
