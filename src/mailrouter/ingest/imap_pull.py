@@ -140,7 +140,7 @@ class ImapPuller:
         delivery (so the caller looks again soon)."""
         pull = self.settings
         journal = self.gateway.journal
-        reply = await imap.bounded(connection.uid_search("ALL"), pull)
+        reply = await imap.bounded(connection.uid_search("ALL", charset=None), pull)
         if reply.result != "OK":
             raise imap.ImapRefused(f"UID SEARCH: {imap.text(reply)}")
         uids = sorted(
