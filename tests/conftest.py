@@ -9,11 +9,12 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+import trustme
 
 from mailrouter.decide import decide
 from mailrouter.model import Decision, Envelope
 from mailrouter.rules.ruleset import Ruleset, load_ruleset
-from peers import Downstream, smtp_server
+from peers import Dovecot, Downstream, smtp_server
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES_DIR = ROOT / "routing_rules"
@@ -119,3 +120,20 @@ def downstream() -> Iterator[tuple[Downstream, int]]:
     handler = Downstream()
     with smtp_server(handler) as port:
         yield handler, port
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    """A certificate authority the test peers' certificates come from."""
+    return trustme.CA()
+
+
+@pytest.fixture
+def dovecot(ca: trustme.CA) -> Iterator[Dovecot]:
+    """A real Dovecot on 127.0.0.1 (tests using it skip where dovecot_missing() says)."""
+    server = Dovecot(ca)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()

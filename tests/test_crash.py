@@ -170,10 +170,15 @@ def test_sigkill_under_load_loses_nothing_and_duplicates_nothing(tmp_path: Path)
     rng = random.Random()  # a different schedule of kills each run
 
     async def chaos() -> int:
+        # Each kill comes when the load has reached a random point of its run (not after a
+        # random time): always mid-load, however fast or slow the machine is.
         kills = 0
         loader = asyncio.create_task(load.run(time.monotonic() + 240))
-        while kills < KILLS and not loader.done():
-            await asyncio.sleep(rng.uniform(0.15, 0.8))
+        for point in sorted(rng.sample(range(SESSIONS, MESSAGES - SESSIONS), KILLS)):
+            while load.next < point and not loader.done():
+                await asyncio.sleep(0.01)
+            if loader.done():
+                break
             gateway.kill()
             kills += 1
             gateway.start()

@@ -4,11 +4,9 @@ is down, exactly one copy of each message once it is back."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import trustme
 
 from conftest import FRONT_DOOR, SENDER, build_message
 from gateway_helpers import RunningGateway, gateway_settings, wait_for
@@ -18,21 +16,6 @@ from mailrouter.deliver.imap_append import ImapAppendTransport
 from peers import Dovecot, dovecot_missing
 
 pytestmark = pytest.mark.skipif(dovecot_missing() is not None, reason=dovecot_missing() or "")
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def dovecot(ca: trustme.CA) -> Iterator[Dovecot]:
-    server = Dovecot(ca)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def imap_settings(dovecot: Dovecot, tmp_path: Path) -> ImapSettings:

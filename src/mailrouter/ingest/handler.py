@@ -31,7 +31,6 @@ from mailrouter.ingest.protocol import NULL_PATH
 from mailrouter.ingest.records import address_domain, journal_row, spool_meta
 from mailrouter.model import Action, Decision, Envelope, SenderClass
 from mailrouter.notices import bounce_paragraphs, reject_text
-from mailrouter.notify.build import Origin
 from mailrouter.policy.addresses import parse_address
 from mailrouter.policy.auth import dkim_key_names, peer_is_trusted
 from mailrouter.policy.sender import domain_class
@@ -161,7 +160,7 @@ class GatewayHandler:
             log.error("storage_full", id=message_id, size=len(raw))
             return str(replies.STORAGE_FULL)
         _log_decision(message_id, decision, peer_ip, len(raw), started)
-        if gateway.settings.notices.acknowledge and decision.sender.verified:
+        if gateway.settings.notices.acknowledge:
             await _acknowledge(gateway, meta, raw, decision)
         return replies.QUEUED.with_text(f"Ok: queued as {message_id}")
 
@@ -186,11 +185,8 @@ async def _acknowledge(
 ) -> None:
     """Queue the optional acknowledgement; the message is safe already, so a fault here is
     logged, never turned into a refusal of a message we hold."""
-    if decision.sender.sender_class is not SenderClass.CJSM:
-        return
-    origin = Origin(meta["id"], decision.message_id, meta["received_at"])
     try:
-        await gateway.notifier.acknowledge(meta, raw, origin, meta["mail_from"])
+        await gateway.notifier.acknowledge(meta, raw, decision, meta["mail_from"])
     except Exception:
         log.exception("acknowledgement_failed", id=meta["id"])
 

@@ -31,13 +31,14 @@ from mailrouter.decide import decide
 from mailrouter.dnskeys import lookup_keys_async
 from mailrouter.ingest import checks
 from mailrouter.ingest.records import journal_row, spool_meta
-from mailrouter.model import Action, Envelope, SenderClass
+from mailrouter.model import Action, Envelope
 from mailrouter.notify import autoreply
 from mailrouter.notify.build import Origin
-from mailrouter.parse.mime import read_message
+from mailrouter.parse.headers import header_block, wanted_fields
+from mailrouter.parse.mime import header_text
 from mailrouter.policy.addresses import mailbox_from_header
 from mailrouter.policy.auth import dkim_key_names, peer_is_trusted
-from mailrouter.store.journal import DECIDED, DELIVERED, REFUSED, TAKEN, Pulled
+from mailrouter.store.journal import DECIDED, DELIVERED, PARKED, REFUSED, TAKEN, Pulled
 from mailrouter.store.spool import new_id
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ log = logs.get("mailrouter.pull")
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]", re.IGNORECASE)
 _FETCH_SIZE = re.compile(rb"UID (\d+).*RFC822\.SIZE (\d+)|RFC822\.SIZE (\d+).*UID (\d+)")
 _MAX_BACKOFF = 60.0
+_FROM = frozenset({"from"})
 
 
 class ImapPuller:
@@ -234,8 +236,7 @@ class ImapPuller:
             target = pull.held_folder if action is Action.HOLD else pull.routed_folder
             await gateway.journal("pull_decided", self.source, uidvalidity, uid, target, None)
             gateway.queue.submit(gateway_id)
-            if decision.sender.verified and decision.sender.sender_class is SenderClass.CJSM:
-                await gateway.notifier.acknowledge(meta, raw, origin, mail_from)
+            await gateway.notifier.acknowledge(meta, raw, decision, mail_from)
         elif action is Action.BOUNCE:
             # The notice first: admitting it again after a crash is a no-op (one per message).
             await gateway.notifier.bounce(decision, raw, origin, mail_from)
@@ -283,7 +284,7 @@ class ImapPuller:
                 continue
             if entry.message_state in (REFUSED, DELIVERED):
                 ready.setdefault(entry.target, []).append(uid)
-            elif entry.message_state not in ("parked",):
+            elif entry.message_state != PARKED:
                 waiting = True
         for folder, uids in ready.items():
             await self._move(connection, sorted(uids), folder)
@@ -325,7 +326,9 @@ def _as_lines(push: Any) -> list[bytes]:
 
 
 def _header_from(raw: bytes) -> str:
-    view = read_message(raw)
-    if len(view.from_values) != 1:
+    """The one From address, read as decide reads it; "" if there is not exactly one."""
+    block, _ = header_block(raw)
+    values = wanted_fields(block, _FROM)
+    if len(values) != 1:
         return ""
-    return mailbox_from_header(view.from_values[0]) or ""
+    return mailbox_from_header(header_text(values[0][1], decode_words=False)) or ""

@@ -10,8 +10,10 @@ dropped if the message is parked instead).
 aiosmtplib from the null sender (RFC 3834 §3.3, RFC 5321 §4.5.5) through the configured smart
 host, records the outcome in the journal and removes the file. Temporary failures are retried
 with back-off; after `give_up_hours` (or a 5xx) the notice is recorded as failed and dropped.
-A notice is sent at most once per admission: a crash between admitting and writing it loses
-it (the journal then shows it queued with no file), never doubles it.
+The outbox file is written before the notice is admitted, and the sender sends only admitted,
+still-queued notices: a crash between the two is mended when the message is taken again (pull
+mode takes it again under the same id). What SMTP cannot promise remains: a notice the smart
+host took just before a crash, unrecorded, goes again.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from mailrouter.config import Settings
 from mailrouter.deliver.base import Delivery, PermanentDeliveryError
 from mailrouter.deliver.smtp_relay import SmtpRelayTransport
 from mailrouter.deliver.worker import ParkedHook, backoff
-from mailrouter.model import Decision
+from mailrouter.model import Decision, SenderClass
 from mailrouter.notify import autoreply, build
 from mailrouter.parse.headers import header_block, wanted_fields
 from mailrouter.rules.ruleset import Ruleset
@@ -85,21 +87,26 @@ class Notifier:
         return await self._queue(BOUNCE, origin.gateway_id, reply_to, data, rate_limited=True)
 
     async def acknowledge(
-        self, meta: dict[str, Any], raw: bytes, origin: build.Origin, reply_to: str
+        self, meta: dict[str, Any], raw: bytes, decision: Decision, reply_to: str
     ) -> str:
-        """Queue an acknowledgement, sent once the message is delivered (if enabled)."""
+        """Queue an acknowledgement, sent once the message is delivered: if enabled, and only
+        to a verified CJSM sender. Returns what became of it."""
         if not self.settings.notices.acknowledge:
             return "not enabled"
+        sender = decision.sender
+        if not sender.verified or sender.sender_class is not SenderClass.CJSM:
+            return "not a verified CJSM sender"
+        origin = build.Origin(meta["id"], decision.message_id, float(meta["received_at"]))
         why_not = autoreply.refusal(raw, reply_to)
         if why_not is not None:
             return self._skipped(ACK, origin.gateway_id, why_not)
-        decision = meta["decision"]
-        route = self.ruleset().routes.get(decision["route"])
+        summary = meta["decision"]
+        route = self.ruleset().routes.get(summary["route"])
         team = route.description if route is not None and route.description else "CPS team"
         data = build.acknowledgement(
             origin, reply_to, self.sender(), self._now(),
-            urn=decision.get("urn"), team=team, route=str(decision["route"]),
-            hearing_date=decision.get("hearing_date"),
+            urn=summary.get("urn"), team=team, route=str(summary["route"]),
+            hearing_date=summary.get("hearing_date"),
         )  # fmt: skip
         return await self._queue(
             ACK, origin.gateway_id, reply_to, data, rate_limited=True, after_delivery=True
@@ -135,9 +142,7 @@ class Notifier:
             return self._skipped(kind, gateway_id, "notices are turned off")
         per_hour = self.settings.notices.per_sender_per_hour if rate_limited else None
         now = self.clock()
-        verdict: str = await self.journal("notice_admit", gateway_id, kind, to, now, per_hour)
-        if verdict != NOTICE_QUEUED:
-            return self._skipped(kind, gateway_id, verdict)
+        name = f"{gateway_id}.{kind}"
         meta = {
             "id": gateway_id,
             "kind": kind,
@@ -145,7 +150,13 @@ class Notifier:
             "created_at": now,
             "after_delivery": after_delivery,
         }
-        await self.journal.run(self.outbox.write, f"{gateway_id}.{kind}", meta, data)
+        # The file first, then the admission: a crash between the two leaves a file the
+        # sender will not send unadmitted, and taking the message again admits it then.
+        await self.journal.run(self.outbox.write, name, meta, data)
+        verdict: str = await self.journal("notice_admit", gateway_id, kind, to, now, per_hour)
+        if verdict != NOTICE_QUEUED:
+            await asyncio.to_thread(self.outbox.remove, name)
+            return self._skipped(kind, gateway_id, verdict)
         log.info("notice_queued", id=gateway_id, kind=kind)
         return NOTICE_QUEUED
 
@@ -219,6 +230,14 @@ class NoticeSender:
     async def _attempt(self, name: str, meta: dict[str, Any], data: bytes, attempts: int) -> int:
         gateway_id, kind = str(meta["id"]), str(meta["kind"])
         now = self.clock()
+        admitted = await self.journal("notice_state", gateway_id, kind)
+        if admitted is None:
+            if now - float(meta["created_at"]) > self.settings.notices.give_up_hours * 3600:
+                await asyncio.to_thread(self.outbox.remove, name)  # its maker died before
+            return 0  # not admitted yet (being written now), or never to be
+        if admitted != NOTICE_QUEUED:
+            await asyncio.to_thread(self.outbox.remove, name)  # sent or given up already
+            return 0
         if meta.get("after_delivery"):
             state = await self.journal("state", gateway_id)
             if state == PARKED:

@@ -348,13 +348,14 @@ class Journal:
     def notice_admit(
         self, message_id: str, kind: str, recipient: str, now: float, per_hour: int | None
     ) -> str:
-        """May this notice go? NOTICE_QUEUED if so (once per message and kind), "duplicate" if
-        it was admitted before, NOTICE_LIMITED if `recipient` has had `per_hour` in the hour."""
+        """May this notice go? NOTICE_QUEUED if so: the first time for this message and kind,
+        or again while that same notice is still waiting to be sent (its outbox file is then
+        the same file). "duplicate" once it was sent or given up; NOTICE_LIMITED if
+        `recipient` has had `per_hour` in the hour."""
         with self._transaction():
-            if self._db.execute(
-                "SELECT 1 FROM notices WHERE message_id = ? AND kind = ?", (message_id, kind)
-            ).fetchone():
-                return "duplicate"
+            existing = self.notice_state(message_id, kind)
+            if existing is not None:
+                return NOTICE_QUEUED if existing == NOTICE_QUEUED else "duplicate"
             state = NOTICE_QUEUED
             if per_hour is not None:
                 (recent,) = self._db.execute(
@@ -370,6 +371,12 @@ class Journal:
                 (message_id, kind, recipient.lower(), now, state),
             )
         return state
+
+    def notice_state(self, message_id: str, kind: str) -> str | None:
+        row = self._db.execute(
+            "SELECT state FROM notices WHERE message_id = ? AND kind = ?", (message_id, kind)
+        ).fetchone()
+        return row[0] if row else None
 
     def notice_done(
         self, message_id: str, kind: str, state: str, now: float, detail: str = ""
