@@ -22,14 +22,13 @@ from functools import lru_cache
 
 from mailrouter.parse.headers import content_type, header_block, text_value, wanted_fields
 from mailrouter.parse.html import html_to_text
-from mailrouter.parse.multipart import TEXT_TYPES, Budget, find_text_part
+from mailrouter.parse.multipart import TEXT_TYPES, Budget, find_text_part, lenient_base64
 
 # Bounds that keep a hostile message from costing more than a normal one.
 MAX_HEADER_CHARS = 4_000  # a decoded header value we look at
 MAX_BODY_BYTES = 2_000_000  # encoded body part we are willing to decode
 MAX_TEXT_CHARS = 200_000  # decoded text we hand to the extractors
 
-_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _FOLD = re.compile(r"\r?\n[ \t]+")
 _SPACES = re.compile(r"[ \t\u00a0]{2,}")
@@ -191,15 +190,11 @@ def _transfer_decode(body: bytes, encoding: str, view: MessageView) -> bytes:
 
 
 def _base64(body: bytes, view: MessageView) -> bytes:
-    """Lenient base64, as mail clients are: stray characters skipped, a broken last quantum
-    dropped rather than the whole body lost."""
-    data = _NOT_BASE64.sub(b"", body).rstrip(b"=")
-    data = data[: len(data) - len(data) % 4] if len(data) % 4 == 1 else data
-    try:
-        return binascii.a2b_base64(data + b"=" * (-len(data) % 4))
-    except binascii.Error:
+    data = lenient_base64(body)
+    if data is None:
         view.notes.append("the body's base64 could not be decoded")
         return b""
+    return data
 
 
 def _text(data: bytes, ctype: str, params: dict[str, str], view: MessageView) -> tuple[str, bool]:
@@ -209,7 +204,7 @@ def _text(data: bytes, ctype: str, params: dict[str, str], view: MessageView) ->
     text = decode_bytes(data, params.get("charset"))
     is_html = ctype == "text/html"
     if is_html:
-        text = html_to_text(text)
+        text = html_to_text(text, view.notes)
     else:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         if params.get("format", "").lower() == "flowed":

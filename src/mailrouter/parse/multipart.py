@@ -5,27 +5,33 @@ RFC 2046 §5.1: parts are separated by lines `--boundary` and the last is follow
 not content. Nested multiparts are followed to a bounded depth and a bounded number of parts,
 so a hostile structure costs no more than a normal one. Attachments and message/rfc822 parts
 (forwarded mail: older messages, not this one) are never the body. Within
-multipart/alternative the plain text is preferred when it has content; otherwise the first
-readable alternative (usually HTML) is used.
+multipart/alternative the plain text is preferred when it has content, unless the HTML holds
+a table: a plain rendering of a table puts every cell on a line of its own and loses which
+value sits under which heading, which the HTML keeps. Otherwise the first readable
+alternative (usually HTML) is used.
 """
 
 from __future__ import annotations
 
 import binascii
+import re
 from typing import NamedTuple
 
 from mailrouter.parse.headers import content_type, split_message, text_value
 
 MAX_PARTS = 200
+MAX_DECODED = 4_000_000  # encoded bytes of an alternative decoded to look at it
 MAX_DEPTH = 12
 TEXT_TYPES = ("text/plain", "text/html")
+_TABLE = re.compile(rb"<table", re.IGNORECASE)
+_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=]+")
 
 
 class TextPart(NamedTuple):
     ctype: str
     params: dict[str, str]
     encoding: str  # Content-Transfer-Encoding, lower case
-    payload: bytes  # still transfer-encoded
+    payload: bytes  # still transfer-encoded, unless `encoding` is "" (decoded already)
 
 
 class Budget:
@@ -70,9 +76,10 @@ def find_text_part(
         if ctype != "multipart/alternative":
             return hit  # mixed, related, signed…: the first readable part is the body
         found.append(hit)
-    readable = [p for p in found if _has_text(p)]
+    readable = [decoded for decoded in map(_decoded, found) if decoded.payload.strip()]
+    tables = [p for p in readable if p.ctype == "text/html" and _has_table(p.payload)]
     plain = [p for p in readable if p.ctype == "text/plain"]
-    return (plain or readable or found or [None])[0]
+    return (tables or plain or readable or found or [None])[0]
 
 
 def split_parts(body: bytes, boundary: bytes) -> list[bytes]:
@@ -107,11 +114,27 @@ def _text(value: bytes | None) -> str:
     return text_value(value) if value is not None else ""
 
 
-def _has_text(part: TextPart) -> bool:
-    payload = part.payload
+def _decoded(part: TextPart) -> TextPart:
+    """The part with its transfer encoding undone (quoted-printable and base64 only; lenient
+    about base64, as mail clients are). Its `encoding` becomes "" so it is not undone twice."""
+    if part.encoding == "quoted-printable":
+        return part._replace(payload=binascii.a2b_qp(part.payload[:MAX_DECODED]), encoding="")
     if part.encoding == "base64":
-        try:
-            payload = binascii.a2b_base64(payload, strict_mode=False)
-        except binascii.Error:
-            return False
-    return bool(payload.strip())
+        payload = lenient_base64(part.payload[:MAX_DECODED])
+        return part._replace(payload=payload or b"", encoding="")
+    return part
+
+
+def lenient_base64(body: bytes) -> bytes | None:
+    """Base64 decoded as mail clients do: stray characters skipped, a broken last quantum
+    dropped rather than the whole body lost. None when nothing can be decoded."""
+    data = _NOT_BASE64.sub(b"", body).rstrip(b"=")
+    data = data[: len(data) - len(data) % 4] if len(data) % 4 == 1 else data
+    try:
+        return binascii.a2b_base64(data + b"=" * (-len(data) % 4))
+    except binascii.Error:
+        return None
+
+
+def _has_table(payload: bytes) -> bool:
+    return _TABLE.search(payload) is not None
