@@ -10,6 +10,7 @@ import pytest
 from conftest import Decider
 from mailrouter.model import Action
 from mailrouter.parse.people import split_names
+from mailrouter.rules.ruleset import Ruleset
 
 NAMES = {
     "given-then-caps": ("John SMITH", ["John SMITH"]),
@@ -38,8 +39,8 @@ NAMES = {
 
 
 @pytest.mark.parametrize("value,expected", NAMES.values(), ids=NAMES.keys())
-def test_names(value: str, expected: list[str]) -> None:
-    assert split_names(value) == expected
+def test_names(ruleset: Ruleset, value: str, expected: list[str]) -> None:
+    assert split_names(value, ruleset.vocabulary.names) == expected
 
 
 def _body(*lines: str) -> str:

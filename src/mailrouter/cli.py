@@ -198,6 +198,9 @@ def explain(decision: Decision, name: str, ruleset: Ruleset) -> str:
     out.append(f"  nature     {decision.nature or '-'}")
     out.append(f"  missing    {', '.join(decision.missing) or '-'}")
     out.append(f"  tags       {', '.join(decision.tags) or '-'}")
+    if decision.reading:
+        out.append("  read:")
+        out.extend(_reading_lines(decision))
     out.append("  why:")
     out.extend(f"    - {reason}" for reason in decision.reasons)
     if decision.action is Action.BOUNCE:
@@ -206,6 +209,32 @@ def explain(decision: Decision, name: str, ruleset: Ruleset) -> str:
     elif decision.action is Action.REJECT:
         out.append(f"  the sender is told: {reject_text(ruleset.notices)}")
     return "\n".join(out) + "\n"
+
+
+_ITEM_WORDS = {
+    "urn": "URN",
+    "court": "court",
+    "defendant_name": "defendant",
+    "dob": "born",
+    "hearing_date": "hearing",
+    "nature": "nature",
+}
+
+
+def _reading_lines(decision: Decision) -> list[str]:
+    """What the reader found (+) and turned down (-), item by item, with where and why; for
+    an item still missing, what was seen of it."""
+    out: list[str] = []
+    for item, word in _ITEM_WORDS.items():
+        for note in decision.reading:
+            if note.item != item:
+                continue
+            mark = "+" if note.accepted else "-"
+            value = note.value if len(note.value) <= 60 else note.value[:57] + "..."
+            out.append(f"    {mark} {word:<9} {value!r} ({note.where}): {note.why}")
+        if item in decision.missing and not any(n.item == item for n in decision.reading):
+            out.append(f"    - {word:<9} nothing in the message reads as one")
+    return out
 
 
 # --- serve and queue ------------------------------------------------------------------

@@ -48,6 +48,7 @@ def decide(
             view,
             ruleset.gazetteer,
             ruleset.forces,
+            ruleset.vocabulary,
             today,
             Limits(settings.min_defendant_age, settings.max_defendant_age),
         )
@@ -118,6 +119,7 @@ def _decision(
         subject=view.subject,
         message_id=view.message_id,
         details=request.details,
+        reading=request.notes,
     )
 
 

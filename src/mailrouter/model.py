@@ -10,7 +10,10 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mailrouter.parse.evidence import Note
 
 
 class Action(StrEnum):
@@ -111,6 +114,9 @@ class Decision:
     subject: str = ""
     message_id: str | None = None
     details: dict[str, str] = field(default_factory=dict)  # missing item -> why, for the bounce
+    # What the reader found or turned down, for `mailrouter route` only: notes may quote a
+    # defendant's name or date of birth, so they never reach logs, the journal or a reply.
+    reading: list[Note] = field(default_factory=list)
 
     def to_json(self, file: str | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -36,6 +36,7 @@ _WEAK = frozenset(("crown", "cc", "mc", "youth"))
 _NON_CRIMINAL = ("county court", "family court", "civil justice centre", "tribunal")
 
 
+_COURT_WORDS = frozenset(("alias", "place", "qualifier", "outside"))
 _TYPE_WORDS = {CourtType.CROWN: "Crown Court", CourtType.MAGISTRATES: "magistrates' court"}
 
 
@@ -53,6 +54,7 @@ class Mention(NamedTuple):
     explicit: bool  # a qualifier or an alias: it names a court, not just a town
     text: str
     outside: bool = False
+    building: bool = False  # the name of a building that houses courts of both kinds
 
 
 class CourtFinding(NamedTuple):
@@ -98,6 +100,17 @@ class Gazetteer:
         self._regex = phrase_regex(kinds)
 
     # --- reading mentions ---------------------------------------------------------------
+
+    def names_a_court(self, folded: str) -> bool:
+        """Whether `folded` text names a court, a court town or a court word ("mc")."""
+        if self._regex is None:
+            return False
+        return any(self._kinds[m.group(1)][0] in _COURT_WORDS for m in self._regex.finditer(folded))
+
+    def is_place(self, word: str) -> bool:
+        """Whether `word` (folded) is a court town or a court's own name."""
+        kind = self._kinds.get(word)
+        return kind is not None and kind[0] in ("place", "alias", "outside")
 
     def mentions(self, folded: str, *, bare_places: bool) -> tuple[list[Mention], set[CourtType]]:
         """Court mentions in `folded` text (parse.text.fold), and the court types its
@@ -157,8 +170,9 @@ class Gazetteer:
             else:
                 explicit = kind == "alias" or qualified or prefixed
                 after_v = folded[start - 2 : start] == " v"  # "R v Dudley": a surname
+                building = kind == "alias" and qualifier is None and len(payload) > 1  # type: ignore[arg-type]
                 if (explicit or bare_places) and not (after_v and not explicit):
-                    found.append(Mention(payload, qualifier, explicit, text_seen))  # type: ignore[arg-type]
+                    found.append(Mention(payload, qualifier, explicit, text_seen, False, building))  # type: ignore[arg-type]
         return found, hints | loose
 
     def _unknown_court(
@@ -179,13 +193,22 @@ class Gazetteer:
 
     # --- deciding -----------------------------------------------------------------------
 
-    def resolve(self, subject: str, court_fields: list[str], body: str) -> CourtFinding:
-        """The court named by a message; every argument is folded text (parse.text.fold)."""
+    def resolve(
+        self, subject: str, court_fields: list[str], body: str, hearing_context: list[str] = ()
+    ) -> CourtFinding:
+        """The court named by a message; every argument is folded text (parse.text.fold).
+        The subject and labelled court values may name a court by its town alone; so may the
+        body's sentences about the hearing (`hearing_context`: "listed in Birmingham on …");
+        elsewhere in the body only a court named outright counts (bodies mention towns for
+        every other reason: addresses, firm names, DX numbers)."""
         named, subject_hints = self.mentions(subject, bare_places=True)
         for value in court_fields:
             more, _ = self.mentions(value, bare_places=True)
             named.extend(more)
         in_body, body_hints = self.mentions(body, bare_places=False)
+        for text in hearing_context:
+            more, _ = self.mentions(text, bare_places=True)
+            in_body.extend(m for m in more if not m.explicit)
         hints = subject_hints | body_hints
         if named:
             return self._pick(named, in_body, hints, "subject")
@@ -196,9 +219,13 @@ class Gazetteer:
     def _pick(
         self, mentions: list[Mention], in_body: list[Mention], hints: set[CourtType], where: str
     ) -> CourtFinding:
-        # A court named outright outranks a bare town ("R v Stafford - Walsall MC"); a court
-        # outside the area never hides one inside it.
-        if any(m.explicit and not m.outside for m in mentions):
+        # A court named outright outranks a building that houses both kinds ("Leamington Spa
+        # Magistrates' Court (Warwickshire Justice Centre)"), which outranks a bare town ("R v
+        # Stafford - Walsall MC"); a court outside the area never hides one inside it.
+        named = [m for m in mentions if m.explicit and not m.building]
+        if any(not m.outside for m in named):
+            mentions = named
+        elif any(m.explicit and not m.outside for m in mentions):
             mentions = [m for m in mentions if m.explicit]
         open_ids: set[int] = set()
         closed_ids: set[int] = set()

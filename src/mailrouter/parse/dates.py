@@ -47,9 +47,35 @@ class DateMention(NamedTuple):
     year_digits: int  # 4, 2, or 0 when the year was left out
     start: int
     end: int
+    days_from_today: int | None = None  # "today" is 0, "tomorrow" 1; day and month are 0
+
+
+_RELATIVE = re.compile(r"\b(today|tomorrow)\b", re.IGNORECASE)
+
+
+# "Fri 11/12", "Monday 3/5": a day and month with no year, read as a date only after the
+# name of a weekday (alone, "11/12" is as likely a page, a count or a fraction).
+_WEEKDAY_SHORT = re.compile(
+    r"\b(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day)?\.?,?[ \t]+"
+    r"(?P<d>\d{1,2})[/.](?P<m>\d{1,2})(?![\w/]|[./-]\d)",
+    re.IGNORECASE,
+)
 
 
 def find_dates(text: str) -> list[DateMention]:
+    found = _find_full_dates(text)
+    if "/" in text or "." in text:
+        short = [
+            DateMention(int(m.group("d")), int(m.group("m")), None, 0, m.start(), m.end())
+            for m in _WEEKDAY_SHORT.finditer(text)
+            if 1 <= int(m.group("d")) <= 31 and 1 <= int(m.group("m")) <= 12
+        ]
+        if short:
+            found = sorted([*found, *short], key=lambda d: d.start)
+    return found
+
+
+def _find_full_dates(text: str) -> list[DateMention]:
     found: list[DateMention] = []
     for m in _DATE.finditer(" " + text):
         # Groups: nd sep nm ny | iy im id | td tm ty | um ud uy
@@ -72,6 +98,35 @@ def find_dates(text: str) -> list[DateMention]:
     return found
 
 
+def find_relative_days(text: str) -> list[DateMention]:
+    """ "today" and "tomorrow", which only a hearing can be."""
+    return [
+        DateMention(0, 0, None, 0, m.start(), m.end(), 0 if m.group(1).lower() == "today" else 1)
+        for m in _RELATIVE.finditer(text)
+    ]
+
+
+_WEEKDAY = re.compile(
+    r"(?:mon|tue|tues|wed|wednes|thu|thur|thurs|fri|sat|satur|sun)(?:day)?\.?,?\s+", re.IGNORECASE
+)
+
+
+def starts_with_date(text: str) -> bool:
+    """Whether `text` opens with a date ("4 Feb 96", "Monday 3rd March 2025", "today")."""
+    text = text[_WEEKDAY.match(text).end() :] if _WEEKDAY.match(text) else text
+    head = text[:40]
+    dates = find_dates(head)
+    if dates and dates[0].start == 0:
+        return True
+    relative = _RELATIVE.match(head)
+    return relative is not None
+
+
+def has_date(text: str) -> bool:
+    """Whether `text` holds something written as a date (cheap: one search)."""
+    return _DATE.search(" " + text) is not None
+
+
 def _make(year: int, month: int, day: int) -> dt.date | None:
     try:
         return dt.date(year, month, day)
@@ -82,7 +137,7 @@ def _make(year: int, month: int, day: int) -> dt.date | None:
 def resolve_dob(mention: DateMention, today: dt.date) -> dt.date | None:
     """A date of birth: a two-digit year takes the latest century that is not in the future
     (`90` is 1990, `05` is 2005); a date with no year is no date of birth."""
-    if mention.year is None:
+    if mention.year is None or mention.days_from_today is not None:
         return None
     if mention.year_digits == 4:
         return _make(mention.year, mention.month, mention.day)
@@ -95,6 +150,8 @@ def resolve_dob(mention: DateMention, today: dt.date) -> dt.date | None:
 def resolve_hearing(mention: DateMention, today: dt.date) -> dt.date | None:
     """A hearing date: a two-digit year is this century (`26` is 2026); with no year, the
     next such date from a month ago onwards (a hearing "on 18 December")."""
+    if mention.days_from_today is not None:
+        return today + dt.timedelta(days=mention.days_from_today)
     if mention.year is None:
         this_year = _make(today.year, mention.month, mention.day)
         if this_year is not None and this_year >= today - dt.timedelta(days=31):

@@ -45,10 +45,15 @@ class Parts(NamedTuple):
     newest: str  # the sender's own words: everything above quoted or forwarded history
     core: str  # the newest part without greeting, sign-off, signature or disclaimer
     cut: bool  # whether quoted or forwarded history was found and left out
+    core_start: int = 0  # the core is lines[core_start:core_end]
+    core_end: int = 0
 
 
-def split_history(text: str) -> Parts:
-    """Split a body into its newest part and, within it, the core (one pass over the lines)."""
+def split_history(text: str, signer: str = "") -> Parts:
+    """Split a body into its newest part and, within it, the core (one pass over the lines).
+    A line that is the sender's own name (`signer`, from the From header) starts the
+    signature even where no sign-off comes before it."""
+    signer = " ".join(signer.casefold().split())
     lines = text.split("\n")
     kept: list[str] = []
     cut = False
@@ -68,13 +73,27 @@ def split_history(text: str) -> Parts:
             if _MOBILE_SIGNATURE.match(line):
                 break
         if core_start is None:
-            if line and not _GREETING.match(line):
+            if line and not _is_greeting(line):
                 core_start = len(kept)
-        elif core_end is None and len(line) < _LONGEST_VALEDICTION and _VALEDICTION.match(line):
+        elif (
+            core_end is None
+            and len(line) < _LONGEST_VALEDICTION
+            and (
+                _VALEDICTION.match(line) or (signer and " ".join(line.casefold().split()) == signer)
+            )
+        ):
             core_end = len(kept)
         kept.append(raw_line)
-    core = "\n".join(kept[core_start:core_end]).strip() if core_start is not None else ""
-    return Parts(kept, "\n".join(kept).strip(), core, cut)
+    start = len(kept) if core_start is None else core_start
+    end = len(kept) if core_end is None else core_end
+    core = "\n".join(kept[start:end]).strip()
+    return Parts(kept, "\n".join(kept).strip(), core, cut, start, end)
+
+
+def _is_greeting(line: str) -> bool:
+    """ "Dear Sir/Madam,", "Good morning", "Hi all": short, and nothing else on the line
+    ("Hi, client is Ella PEARSON dob …" is the request itself)."""
+    return line.count(" ") < 5 and _GREETING.match(line) is not None
 
 
 def _starts_history(line: str, lines: list[str], index: int) -> bool:

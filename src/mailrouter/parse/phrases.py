@@ -41,3 +41,41 @@ def _branches(node: dict[str, dict]) -> str:
     if ends_here:  # a shorter phrase ends here; the longer continuation is tried first
         return f"(?:{body})?" if len(parts) == 1 else f"{body}?"
     return body
+
+
+# Between the words of a phrase found in ordinary text: any run of spaces and punctuation, or
+# none ("d.o.b.", "d o b" and "dob" are one phrase; so are "s.16" and "s16").
+_TEXT_GAP = r"[\W_]*"
+
+
+def text_phrase_regex(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    """A pattern finding folded `phrases` in lower-cased ordinary text (group 1, whole words
+    only), longest phrase first at each position; None when there are no phrases. The trie
+    shape keeps the search linear in the text (parse.phrases)."""
+    trie: dict[str, dict] = {}
+    for phrase in phrases:
+        if not phrase:
+            continue
+        node = trie
+        for ch in phrase:
+            node = node.setdefault(ch, {})
+        node[_END] = {}
+    if not trie:
+        return None
+    body = _text_branches(trie)
+    return re.compile(rf"(?<![^\W_])({body})(?![^\W_])")
+
+
+def _text_branches(node: dict[str, dict]) -> str:
+    ends_here = _END in node
+    parts = [
+        (_TEXT_GAP if ch == " " else re.escape(ch)) + _text_branches(child)
+        for ch, child in sorted(node.items())
+        if ch
+    ]
+    if not parts:
+        return ""
+    body = parts[0] if len(parts) == 1 else f"(?:{'|'.join(parts)})"
+    if ends_here:
+        return f"(?:{body})?" if len(parts) == 1 else f"{body}?"
+    return body

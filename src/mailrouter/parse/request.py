@@ -1,71 +1,47 @@
-"""Read a defence request: URN and court from the subject, and from the newest part of the
-body the defendants (names and dates of birth), the hearing date and the nature of the
-request. Records what is missing, and why, in words that go back to the sender.
+"""Read a defence request: the URN and court from the subject (or the body), and from the
+newest part of the body the defendants with their dates of birth, the hearing date and the
+nature of the request (DESIGN §4, §4a).
 
-Reasons and details here never contain a defendant's name or date of birth (they reach logs
-and SMTP replies); URNs and court names may appear.
+The body is read as a clerk reads it: laid out into blocks (parse.blocks), every date given a
+role by the evidence around it (parse.date_roles), names anchored by evidence
+(parse.defendants). What is missing is recorded with the reason, in words that go back to
+the sender. What was read, and why, is kept as notes for `mailrouter route`.
+
+Reasons and details never contain a defendant's name or date of birth (they reach logs and
+SMTP replies); URNs and court names may appear. Notes may; they stay in the CLI.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from mailrouter.model import Court, Defendant
 from mailrouter.parse import urn as urns
+from mailrouter.parse.blocks import Block, segment
 from mailrouter.parse.court import CourtFinding, Gazetteer, Status
-from mailrouter.parse.dates import DateMention, age_on, find_dates, resolve_dob, resolve_hearing
-from mailrouter.parse.fields import Field, Label, find_fields
+from mailrouter.parse.date_roles import (
+    LABEL,
+    BlockText,
+    DateFinding,
+    Role,
+    find_date_roles,
+    read_blocks,
+    subject_dates,
+)
+from mailrouter.parse.dates import resolve_hearing
+from mailrouter.parse.defendants import Limits, read_defendants
+from mailrouter.parse.evidence import Note
 from mailrouter.parse.history import split_history
 from mailrouter.parse.mime import MessageView
-from mailrouter.parse.people import name_tokens_after, normalise_name, split_names
+from mailrouter.parse.people import tokenize
 from mailrouter.parse.text import fold
+from mailrouter.parse.vocabulary import CueKind, LabelKind, Vocabulary
 
 MAX_NATURE_CHARS = 240
+HEARING_HORIZON_DAYS = 3 * 366  # a hearing more than this far ahead is not plausible
 
-# "our client John Smith (born …)", "we act for Aisha Rahman", "on behalf of Mr Smith"
-_CLIENT_CUE = re.compile(
-    r"\b(?:our client|my client|we act for|acting for|we represent|on behalf of|the defendant"
-    r"|your defendant|the accused)[,:]?\s+(?:(?:is|was|named|called)\s+)?",
-    re.IGNORECASE,
-)
-# No leading separator class: "[\s,]*\bdob" would rescan a long run of spaces from every
-# position (quadratic); the name before it is trimmed of punctuation anyway.
-_INLINE_DOB = re.compile(
-    r"\b(?:d\.? ?o\.? ?b\.?|date of birth|born(?: on)?|birth ?date)\b[:.-]?[ \t]{0,3}",
-    re.IGNORECASE,
-)
-_HEARING_CUE = re.compile(
-    r"(?:appear|listed|hearing|trial|sentenc|ptph|fcmh|mention|court on|before the court"
-    r"|due (?:at|before|in)|attend|adjourned (?:to|until))[^.\n]{0,60}$",
-    re.IGNORECASE,
-)
-_NOT_HEARING = re.compile(
-    r"(?:born|d\.? ?o\.? ?b\.?|date of birth|served|dated|sent|received|arrested|charged"
-    r"|interview(?:ed)?|offence|incident)[^\n]{0,20}$",
-    re.IGNORECASE,
-)
-_HAS_DIGIT = re.compile(r"\d")
-_SEVERAL = re.compile(r"\s*(?:;|\s&\s|\sand\s)\s*")
-_RELATIVE_DAY = re.compile(r"^\W*(today|tomorrow)\b", re.IGNORECASE)
-_REQUEST_CUE = re.compile(
-    r"\b(?:please|kindly|request|grateful|could you|can you|would you|we ask|we invite|we seek"
-    r"|seek(?:ing)?|invite|apply|applying|application|confirm|serve|provide|disclos\w*|forward"
-    r"|adjourn\w*|vacate|bail|consent|review|discontinu\w*|idpc|advise|let us know|agree|enclose"
-    r"|attach\w*)\b",
-    re.IGNORECASE,
-)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
-# Request words that, in a subject, say what is being asked for.
-_SUBJECT_NATURE = re.compile(
-    r"\b(idpc|advance information|disclosure|bail(?: variation| application)?|adjournment"
-    r"|adjourn|vacate|defence statement|basis of plea|review|discontinuance|case papers"
-    r"|s\.? ?8 application|special measures|confiscation|restraint(?: order)?|s\.? ?1[678] "
-    r"statement|custody time limits?|ctl|pet form|s\.? ?10 admissions|expert report)\b",
-    re.IGNORECASE,
-)
+__all__ = ["DEFAULT_LIMITS", "Limits", "RequestFacts", "read_request"]
 
 
 @dataclass(slots=True)
@@ -80,6 +56,7 @@ class RequestFacts:
     missing: list[str] = field(default_factory=list)
     details: dict[str, str] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     subject_folded: str = ""
     body_folded: str = ""
 
@@ -88,64 +65,87 @@ class RequestFacts:
         return self.urn_ambiguous or self.court_status is Status.AMBIGUOUS
 
 
-class Limits(NamedTuple):
-    min_age: int = 10
-    max_age: int = 110
-
-
 DEFAULT_LIMITS = Limits()
+
+
+@dataclass(slots=True)
+class _Message:
+    """The message laid out for reading, shared by the item readers below."""
+
+    subject: str
+    blocks: list[Block]
+    texts: list[BlockText]
+    findings: list[DateFinding]
+    subject_findings: list[DateFinding]
 
 
 def read_request(
     view: MessageView,
     gazetteer: Gazetteer,
     forces: frozenset[str],
+    vocabulary: Vocabulary,
     today: dt.date,
     limits: Limits = DEFAULT_LIMITS,
 ) -> RequestFacts:
     facts = RequestFacts()
-    parts = split_history(view.body)
-    newest, core, lines = parts.newest, parts.core, parts.lines
+    signer = _display_name(view.from_values[0]) if view.from_values else ""
+    parts = split_history(view.body, signer)
     if parts.cut:
         facts.reasons.append("quoted or forwarded history below the newest message was not read")
     facts.reasons.extend(view.notes)
-    fields = find_fields(lines)
-
-    # Fold each text once: the court reader and the keyword lists share it. (A URN's unit
-    # code, "20CC…", folds to a token of its own after "20": never next to a town.)
+    blocks = segment(parts.lines, parts.core_start, parts.core_end, vocabulary)
+    texts = read_blocks(blocks, vocabulary)
+    message = _Message(
+        view.subject,
+        blocks,
+        texts,
+        find_date_roles(blocks, texts, gazetteer),
+        subject_dates(view.subject, vocabulary, gazetteer),
+    )
+    # Fold each text once: the court reader and the keyword lists share it.
     facts.subject_folded = fold(view.subject)
-    facts.body_folded = fold(core)
+    facts.body_folded = fold(parts.core)
 
-    _read_urn(facts, view.subject, fields, newest, forces)
-    _read_court(facts, fields, gazetteer)
-    _read_defendants(facts, fields, core, today, limits)
-    _read_hearing(facts, fields, core, view.subject, today)
-    _read_nature(facts, fields, lines, core, view.subject)
+    _read_urn(facts, message, forces)
+    _read_court(facts, message, gazetteer)
+    births = _read_defendants(facts, message, vocabulary, gazetteer, signer, today, limits)
+    _read_hearing(facts, message, births, today)
+    _read_nature(facts, message, vocabulary)
     return facts
 
 
-# --- URN ------------------------------------------------------------------------------------
+# --- URN ---------------------------------------------------------------------------------------
 
 
-def _read_urn(
-    facts: RequestFacts, subject: str, fields: list[Field], newest: str, forces: frozenset[str]
-) -> None:
-    in_subject = urns.scan_urns(subject, forces)
+def _read_urn(facts: RequestFacts, message: _Message, forces: frozenset[str]) -> None:
+    in_subject = urns.scan_urns(message.subject, forces)
+    labelled = " \n".join(b.text for b in message.blocks if b.kind is LabelKind.URN)
+    body_text = " \n".join(b.text for b in message.blocks)
+    in_body = urns.scan_urns(labelled, forces) if labelled else None
+    if in_body is None or not in_body.urns:
+        in_body = urns.scan_urns(body_text, forces)
     if len(in_subject.urns) == 1:
         facts.urn = in_subject.urns[0]
+        facts.notes.append(Note("urn", True, facts.urn, "subject", "a URN's shape and force code"))
+        others = [u for u in in_body.urns if u != facts.urn]
+        if others:
+            facts.urn_ambiguous = True
+            facts.reasons.append(
+                f"the subject's URN {facts.urn} differs from the URN {others[0]} given in the "
+                "body; a person should check which case this is"
+            )
+            facts.notes.append(Note("urn", False, others[0], "body", "contradicts the subject"))
+            return
         facts.reasons.append(f"URN {facts.urn} (from the subject)")
         return
     if len(in_subject.urns) > 1:
         facts.urn_ambiguous = True
         facts.reasons.append(f"two different URNs in the subject: {', '.join(in_subject.urns)}")
         return
-    labelled = " \n".join(f.value for f in fields if f.label is Label.URN)
-    in_body = urns.scan_urns(labelled, forces) if labelled else None
-    if in_body is None or not in_body.urns:
-        in_body = urns.scan_urns(newest, forces)
     if len(in_body.urns) == 1:
         facts.urn = in_body.urns[0]
         facts.reasons.append(f"URN {facts.urn} (from the body; the subject has none)")
+        facts.notes.append(Note("urn", True, facts.urn, "body", "a URN's shape and force code"))
         return
     if len(in_body.urns) > 1:
         facts.urn_ambiguous = True
@@ -168,12 +168,27 @@ def _read_urn(
     facts.reasons.append(f"URN missing: {detail}")
 
 
-# --- court ----------------------------------------------------------------------------------
+# --- court -------------------------------------------------------------------------------------
 
 
-def _read_court(facts: RequestFacts, fields: list[Field], gazetteer: Gazetteer) -> None:
-    court_values = [fold(f.value) for f in fields if f.label is Label.COURT]
-    finding: CourtFinding = gazetteer.resolve(facts.subject_folded, court_values, facts.body_folded)
+def _read_court(facts: RequestFacts, message: _Message, gazetteer: Gazetteer) -> None:
+    court_values = [fold(b.text) for b in message.blocks if b.kind is LabelKind.COURT]
+    # Where the body talks about the hearing, a town alone names its court ("listed in
+    # Birmingham on 15 January"): the hearing's own value and the sentences that date it.
+    hearing_blocks = {f.block for f in message.findings if f.role is Role.HEARING}
+    hearing_blocks.update(
+        index
+        for index, text in enumerate(message.texts)
+        if any(cue.kind is CueKind.HEARING for cue in text.cues)
+    )
+    context = [
+        fold(message.blocks[i].text)
+        for i in sorted(hearing_blocks)
+        if message.blocks[i].kind in (None, LabelKind.HEARING)
+    ]
+    finding: CourtFinding = gazetteer.resolve(
+        facts.subject_folded, court_values, facts.body_folded, context
+    )
     facts.court_status = finding.status
     facts.reasons.append(finding.reason)
     if finding.status is Status.FOUND:
@@ -189,72 +204,45 @@ def _sentence(text: str) -> str:
     return text if text.endswith(".") else text + "."
 
 
-# --- defendants -----------------------------------------------------------------------------
+# --- defendants --------------------------------------------------------------------------------
 
 
 def _read_defendants(
-    facts: RequestFacts, fields: list[Field], core: str, today: dt.date, limits: Limits
-) -> None:
-    people: list[list] = []  # [name, dob mention]
-    orphan_dobs: list[DateMention] = []
-    for item in fields:
-        if item.label is Label.DEFENDANT:
-            for name, dob in _names_with_dobs(item.value):
-                people.append([name, dob])
-        elif item.label is Label.DOB:
-            dates = find_dates(item.value)
-            for mention in dates:
-                for person in people:
-                    if person[1] is None:
-                        person[1] = mention
-                        break
-                else:
-                    orphan_dobs.append(mention)
-    surnames = [f.value for f in fields if f.label is Label.SURNAME] if not people else []
-    if surnames:
-        forenames = [f.value for f in fields if f.label is Label.FORENAMES]
-        given = forenames[0].split() if forenames else []
-        name = normalise_name(given, surname=surnames[0].split())
-        if name:
-            people.append([name, None])
-    if not people:
-        for name, dob in _names_in_sentences(core):
-            people.append([name, dob])
-    if not people and not orphan_dobs:
-        # "born 17 June 1998" without a name: still a date of birth.
-        for match in _INLINE_DOB.finditer(core):
-            dates = find_dates(core[match.end() : match.end() + 40])
-            if dates and dates[0].start == 0:
-                orphan_dobs.append(dates[0])
-                break
-    for person in people:
-        if person[1] is None and orphan_dobs:
-            person[1] = orphan_dobs.pop(0)
-
-    if not people and orphan_dobs:
-        people.append([None, orphan_dobs[0]])  # a date of birth with no name beside it
-
-    implausible = False
-    defendants: list[Defendant] = []
-    for name, mention in people:
-        dob = resolve_dob(mention, today) if mention else None
-        if dob is not None and not limits.min_age <= age_on(dob, today) < limits.max_age:
-            implausible, dob = True, None
-        defendants.append(Defendant(name, dob))
-    facts.defendants = defendants
-
-    named = [d for d in defendants if d.name]
+    facts: RequestFacts,
+    message: _Message,
+    vocabulary: Vocabulary,
+    gazetteer: Gazetteer,
+    signer: str,
+    today: dt.date,
+    limits: Limits,
+) -> set[int]:
+    """Fill in the defendants; return the ids of the date findings read as dates of birth
+    (so that the hearing is not looked for among them)."""
+    reading = read_defendants(
+        message.blocks,
+        message.texts,
+        message.findings,
+        vocabulary.names,
+        gazetteer,
+        signer=signer,
+        subject_surnames=_capitalised_words(message.subject),
+        today=today,
+        limits=limits,
+    )
+    facts.defendants = reading.defendants
+    facts.notes.extend(reading.notes)
+    named = [d for d in reading.defendants if d.name]
     if not named:
         facts.missing.append("defendant_name")
         facts.details["defendant_name"] = "No defendant's name was found in the body."
-    if not defendants or any(d.dob is None for d in defendants):
+    if not reading.defendants or any(d.dob is None for d in reading.defendants):
         facts.missing.append("dob")
         facts.details["dob"] = (
             f"The date of birth given is not plausible: a defendant must be at least "
             f"{limits.min_age} and under {limits.max_age} years old."
-            if implausible
+            if reading.implausible
             else "No date of birth was found for "
-            + ("every defendant." if len(defendants) > 1 else "the defendant.")
+            + ("every defendant." if len(reading.defendants) > 1 else "the defendant.")
         )
     count = len(named)
     if count:
@@ -262,86 +250,90 @@ def _read_defendants(
             f"{count} defendant{'s' if count > 1 else ''} named"
             + (", each with a date of birth" if "dob" not in facts.missing else "")
         )
-    if implausible:
+    if reading.implausible:
         facts.reasons.append("a date of birth was implausible and counts as missing")
+    return {
+        id(f)
+        for f in message.findings
+        if f.role is Role.BIRTH or any(_is_dob_of(f, d) for d in reading.defendants)
+    }
 
 
-def _names_with_dobs(value: str) -> list[tuple[str, DateMention | None]]:
-    """Names in a defendant field, each with the date of birth written beside it."""
-    if not _HAS_DIGIT.search(value):
-        return [(name, None) for name in split_names(value)]
-    out: list[tuple[str, DateMention | None]] = []
-    for chunk in _SEVERAL.split(value):
-        dob: DateMention | None = None
-        name_part = chunk
-        marker = _INLINE_DOB.search(chunk)
-        dates = find_dates(chunk)
-        if marker is not None:
-            name_part = chunk[: marker.start()]
-            after = [d for d in dates if d.start >= marker.end()]
-            dob = after[0] if after else None
-        elif dates:
-            name_part = chunk[: dates[0].start]
-            dob = dates[0]
-        names = split_names(name_part)
-        if len(names) == 1:
-            out.append((names[0], dob))
-        else:  # one date beside several names belongs to none of them for certain
-            out.extend((name, None) for name in names)
-    return out
+def _is_dob_of(finding: DateFinding, defendant: Defendant) -> bool:
+    mention = finding.mention
+    dob = defendant.dob
+    return dob is not None and (mention.day, mention.month) == (dob.day, dob.month)
 
 
-def _names_in_sentences(core: str) -> list[tuple[str, DateMention | None]]:
-    out: list[tuple[str, DateMention | None]] = []
-    for cue in _CLIENT_CUE.finditer(core):
-        rest = core[cue.end() : cue.end() + 160]
-        tokens = name_tokens_after(rest)
-        if len(tokens) < 2:
+def _display_name(from_value: str) -> str:
+    """The name part of a From value ("Helen Marsh <h.marsh@…>" is Helen Marsh)."""
+    name = from_value.split("<", 1)[0] if "<" in from_value else ""
+    return " ".join(name.replace('"', " ").split())
+
+
+def _capitalised_words(subject: str) -> frozenset[str]:
+    """Surnames a subject marks in capitals ("R v BAILEY and DOYLE"), folded."""
+    return frozenset(
+        t.text.casefold() for t in tokenize(subject) if t.text.isupper() and len(t.text) > 1
+    )
+
+
+# --- hearing date ------------------------------------------------------------------------------
+
+
+def _read_hearing(facts: RequestFacts, message: _Message, births: set[int], today: dt.date) -> None:
+    """The hearing: the strongest evidence wins (a label, then a cue word, then a court named
+    before a date); then the subject's date; and last, the one future date left in a message
+    about a hearing."""
+    horizon = today + dt.timedelta(days=HEARING_HORIZON_DAYS)
+    ranked: list[tuple[int, int, dt.date, DateFinding]] = []
+    for order, finding in enumerate([*message.findings, *message.subject_findings]):
+        if finding.role is not Role.HEARING:
             continue
-        name = normalise_name(tokens)
-        if not name or any(name == n for n, _ in out):
+        date = resolve_hearing(finding.mention, today)
+        where = _where(message, finding)
+        if date is None:
             continue
-        dob = None
-        marker = _INLINE_DOB.search(rest)
-        if marker is not None and marker.start() < 80:
-            dates = find_dates(rest[marker.end() : marker.end() + 40])
-            if dates and dates[0].start == 0:
-                dob = dates[0]
-        out.append((name, dob))
-    return out
-
-
-# --- hearing date ---------------------------------------------------------------------------
-
-
-def _read_hearing(
-    facts: RequestFacts, fields: list[Field], core: str, subject: str, today: dt.date
-) -> None:
-    labelled = [f for f in fields if f.label is Label.HEARING]
-    for item in labelled:
-        dates = find_dates(item.value)
-        if dates:
-            facts.hearing_date = resolve_hearing(dates[0], today)
-        else:
-            relative = _RELATIVE_DAY.match(item.value)
-            if relative:
-                offset = 0 if relative.group(1).lower() == "today" else 1
-                facts.hearing_date = today + dt.timedelta(days=offset)
-        if facts.hearing_date is not None:
-            facts.reasons.append("hearing date from the labelled field")
-            return
-    for mention in find_dates(core):
-        before = core[max(0, mention.start - 80) : mention.start]
-        if _HEARING_CUE.search(before) and not _NOT_HEARING.search(before[-30:]):
-            facts.hearing_date = resolve_hearing(mention, today)
-            if facts.hearing_date is not None:
-                facts.reasons.append("hearing date from the text of the body")
-                return
-    subject_dates = find_dates(subject)
-    if subject_dates:
-        facts.hearing_date = resolve_hearing(subject_dates[0], today)
-        if facts.hearing_date is not None:
-            facts.reasons.append("hearing date from the subject")
+        if not today <= date <= horizon:
+            why = "is in the past" if date < today else "is years ahead"
+            facts.notes.append(Note("hearing_date", False, date.isoformat(), where, why))
+            continue
+        in_subject = finding.block < 0
+        ranked.append((-(finding.strength - (1 if in_subject else 0)), order, date, finding))
+    if ranked:
+        _, _, date, finding = min(ranked, key=lambda r: (r[0], r[1]))
+        facts.hearing_date = date
+        source = "subject" if finding.block < 0 else "body"
+        kind = "labelled field" if finding.strength == LABEL else f"text of the {source}"
+        if finding.block < 0:
+            kind = "subject"
+        facts.reasons.append(f"hearing date from the {kind}")
+        facts.notes.append(
+            Note(
+                "hearing_date",
+                True,
+                date.isoformat(),
+                _where(message, finding),
+                f"a hearing by '{finding.cue}'",
+            )
+        )
+        return
+    labelled = [b for b in message.blocks if b.kind is LabelKind.HEARING]
+    if not labelled:
+        court_named = facts.court_status in (Status.FOUND, Status.AMBIGUOUS)
+        date, finding = _only_future_date(message, births, court_named, today, horizon)
+        if date is not None and finding is not None:
+            facts.hearing_date = date
+            facts.reasons.append("hearing date: the one future date in a message about a hearing")
+            facts.notes.append(
+                Note(
+                    "hearing_date",
+                    True,
+                    date.isoformat(),
+                    _where(message, finding),
+                    "the only future date, in a message about a hearing",
+                )
+            )
             return
     facts.missing.append("hearing_date")
     facts.details["hearing_date"] = (
@@ -351,51 +343,93 @@ def _read_hearing(
     )
 
 
-# --- nature of the request ------------------------------------------------------------------
+def _only_future_date(
+    message: _Message, births: set[int], court_named: bool, today: dt.date, horizon: dt.date
+) -> tuple[dt.date | None, DateFinding | None]:
+    about_a_hearing = court_named or any(
+        cue.kind is CueKind.HEARING for text in message.texts for cue in text.cues
+    )
+    if not about_a_hearing:
+        return None, None
+    dates: dict[dt.date, DateFinding] = {}
+    for finding in [*message.findings, *message.subject_findings]:
+        if (
+            finding.role is not Role.NONE
+            or id(finding) in births
+            or finding.mention.days_from_today is not None
+        ):
+            continue
+        date = resolve_hearing(finding.mention, today)
+        if date is not None and today <= date <= horizon:
+            dates.setdefault(date, finding)
+    if len(dates) != 1:
+        return None, None
+    ((date, finding),) = dates.items()
+    return date, finding
 
 
-def _read_nature(
-    facts: RequestFacts, fields: list[Field], lines: list[str], core: str, subject: str
-) -> None:
-    for item in fields:
-        if item.label is Label.NATURE and item.value.strip(" .-:"):
-            facts.nature = _short(item.value)
+def _where(message: _Message, finding: DateFinding) -> str:
+    return "subject" if finding.block < 0 else message.blocks[finding.block].where()
+
+
+# --- nature of the request ---------------------------------------------------------------------
+
+
+def _read_nature(facts: RequestFacts, message: _Message, vocabulary: Vocabulary) -> None:
+    for block in message.blocks:
+        if block.kind is LabelKind.NATURE:
+            if vocabulary.is_empty_value(block.text.strip(" .-:")):
+                facts.notes.append(
+                    Note("nature", False, block.text, block.where(), "the label is empty")
+                )
+                continue
+            facts.nature = _short(block.text)
             facts.reasons.append("nature of request from the labelled field")
+            facts.notes.append(
+                Note("nature", True, facts.nature, block.where(), f"labelled '{block.label}'")
+            )
             return
-    labelled = {lines[f.line].strip() for f in fields}
-    sentence = _request_sentence(core, labelled)
-    if sentence:
-        facts.nature = _short(sentence)
-        facts.reasons.append("nature of request from the text of the body")
+    # Otherwise the first sentence that asks for something; failing that, the first that
+    # names something asked for ("The CPS to serve IDPC"); a sentence that only points
+    # elsewhere ("Please see below") last.
+    asking: Block | None = None
+    naming: Block | None = None
+    pointing: Block | None = None
+    for block, text in zip(message.blocks, message.texts, strict=True):
+        if block.kind is not None:
+            continue
+        if vocabulary.asks(text.lowered):
+            if not vocabulary.only_points(text.lowered):
+                asking = block
+                break
+            pointing = pointing or block
+        elif naming is None and vocabulary.names_a_request(text.lowered):
+            naming = block
+    chosen = asking or naming or pointing
+    if chosen is not None:
+        why = (
+            "a sentence that asks for something"
+            if chosen is asking
+            else "a sentence that names what is asked for"
+            if chosen is naming
+            else "the only sentence that asks for anything"
+        )
+        _take_nature(facts, chosen, why)
         return
-    m = _SUBJECT_NATURE.search(subject)
-    if m:
-        facts.nature = m.group(0)
+    word = vocabulary.subject_request(facts.subject_folded)
+    if word:
+        facts.nature = word
         facts.reasons.append("nature of request from the subject")
+        facts.notes.append(Note("nature", True, word, "subject", "a request word"))
         return
     facts.missing.append("nature")
     facts.details["nature"] = "The message does not say what is being asked for."
 
 
-def _request_sentence(core: str, labelled: set[str]) -> str | None:
-    """The first sentence outside the labelled fields that asks for something."""
-    paragraphs: list[str] = []
-    current: list[str] = []
-    for line in core.split("\n"):
-        stripped = line.strip()
-        if not stripped or stripped in labelled:
-            if current:
-                paragraphs.append(" ".join(current))
-                current = []
-            continue
-        current.append(stripped)
-    if current:
-        paragraphs.append(" ".join(current))
-    for paragraph in paragraphs:
-        for sentence in _SENTENCE_END.split(paragraph):
-            if _REQUEST_CUE.search(sentence):
-                return sentence.strip()
-    return None
+def _take_nature(facts: RequestFacts, block: Block, why: str) -> None:
+    facts.nature = _short(block.text)
+    facts.reasons.append("nature of request from the text of the body")
+    facts.notes.append(Note("nature", True, facts.nature, block.where(), why))
 
 
 def _short(text: str) -> str:

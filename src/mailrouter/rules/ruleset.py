@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from mailrouter.model import Action
 from mailrouter.parse import urn as urns
 from mailrouter.parse.court import Gazetteer
+from mailrouter.parse.vocabulary import Vocabulary, build_vocabulary
 from mailrouter.rules import yamlfile
 from mailrouter.rules.conditions import Facts, Names, Predicate, compile_condition
 from mailrouter.rules.keywords import KeywordMatcher, PatternError
@@ -29,6 +30,7 @@ from mailrouter.rules.schema import (
     Keywords,
     Mailboxes,
     Notices,
+    Reader,
     RouteSpec,
     RulesFile,
     SenderPolicy,
@@ -47,6 +49,7 @@ FILES: dict[str, type[BaseModel]] = {
     "case_lists.yaml": CaseLists,
     "rules.yaml": RulesFile,
     "notices.yaml": Notices,
+    "reader.yaml": Reader,
 }
 
 
@@ -87,6 +90,7 @@ class Ruleset:
     settings: Settings
     rules: tuple[CompiledRule, ...]
     notices: Notices
+    vocabulary: Vocabulary
 
     @property
     def routes(self) -> Mapping[str, RouteSpec]:
@@ -176,6 +180,10 @@ def _build(
         except PatternError as exc:
             problem("keywords.yaml", ("lists", name, "patterns"), str(exc))
 
+    vocabulary, vocabulary_problems = build_vocabulary(_as(models["reader.yaml"], Reader))
+    for loc, message in vocabulary_problems:
+        problem("reader.yaml", loc, message)
+
     known_forces = frozenset(forces.forces)
     compiled_lists: dict[str, frozenset[str]] = {}
     for name, entries in case_lists.lists.items():
@@ -224,6 +232,7 @@ def _build(
         settings=rules_file.settings,
         rules=tuple(compiled),
         notices=_as(models["notices.yaml"], Notices),
+        vocabulary=vocabulary,
     )
 
 

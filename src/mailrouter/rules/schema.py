@@ -253,3 +253,50 @@ class Notices(Strict):
     bounce: BounceText
     reject: str
     hold: str = ""
+
+
+# --- reader.yaml --------------------------------------------------------------------------
+
+
+class ReaderLabels(Strict):
+    """Label phrases by what their value is (DESIGN §4a). Checked for overlaps when built."""
+
+    defendant: list[str] = Field(min_length=1)
+    surname: list[str] = []
+    forenames: list[str] = []
+    dob: list[str] = Field(min_length=1)
+    hearing: list[str] = Field(min_length=1)
+    nature: list[str] = Field(min_length=1)
+    court: list[str] = []
+    urn: list[str] = []
+    other: list[str] = []
+
+
+class ReaderCues(Strict):
+    birth: list[str] = Field(min_length=1)
+    hearing: list[str] = Field(min_length=1)
+    event: list[str] = []
+    deadline: list[str] = []
+    client: list[str] = Field(min_length=1)
+
+
+class ReaderRequest(Strict):
+    asking: list[str] = Field(min_length=1)
+    topics: list[str] = []
+    pointers: list[str] = []
+    empty: list[str] = []
+    subject: list[str] = []
+
+
+class ReaderNames(Strict):
+    titles: list[str] = []
+    particles: list[str] = []
+    ranks: list[str] = []
+    never: list[str] = []
+
+
+class Reader(Strict):
+    labels: ReaderLabels
+    cues: ReaderCues
+    request: ReaderRequest
+    names: ReaderNames = ReaderNames()

@@ -1,0 +1,189 @@
+"""Every date in a message, found once and classified by the evidence around it (DESIGN §4a,
+point 2).
+
+A date's role comes, strongest first, from:
+
+1. its label: the first date under "DOB" is a date of birth, under "Next hearing" the hearing,
+   under "Date of offence" neither;
+2. the nearest cue word before it in the same clause ("born", "listed", "arrested"); words of
+   a deadline ("by", "until") count only right before the date; with none before it, a cue
+   right after it ("05/02/2027 (PTPH)");
+3. a court named just before it ("Walsall MC on 9 March"), a weak sign of a hearing.
+
+A date with none of these has no role yet: whether it is a date of birth (beside a name) or
+the hearing (the one future date left) is decided with the rest of the message in mind, by
+parse.request and parse.defendants. Plausibility (an age in range, a hearing not in the past)
+is checked there too, since it needs `today`.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import NamedTuple
+
+from mailrouter.parse.blocks import Block
+from mailrouter.parse.court import Gazetteer
+from mailrouter.parse.dates import DateMention, find_dates, find_relative_days
+from mailrouter.parse.text import fold
+from mailrouter.parse.vocabulary import Cue, CueKind, LabelKind, Vocabulary, lowered
+
+MAX_DATES = 200  # dates read in one message: a message of nothing but dates costs no more
+_WINDOW = 100  # characters before a date in which a cue may stand
+_AFTER = 30  # characters after it
+# A clause ends at a sentence's full stop (before a capital), a semicolon or a line break.
+_CLAUSE_END = re.compile(r"[.!?]\s+[\"'(]?[A-Z]|[;\n]")
+_ADJACENT = re.compile(r"^[\s,:(\-–—]{0,4}$")
+_AFTER_GAP = re.compile(r"^[\s,:(\-–—]{0,6}(?:the\s|a\s|for\s|at\s)?[\s(]*$", re.IGNORECASE)
+
+
+class Role(StrEnum):
+    BIRTH = "date of birth"
+    HEARING = "hearing"
+    EVENT = "another event"
+    NONE = "no cue"
+
+
+# Strength of the evidence for a role.
+LABEL, CUE, WEAK, NOTHING = 3, 2, 1, 0
+
+_CUE_ROLE = {
+    CueKind.BIRTH: Role.BIRTH,
+    CueKind.HEARING: Role.HEARING,
+    CueKind.EVENT: Role.EVENT,
+    CueKind.DEADLINE: Role.EVENT,
+}
+_LABEL_ROLE = {LabelKind.DOB: Role.BIRTH, LabelKind.HEARING: Role.HEARING}
+
+
+class DateFinding(NamedTuple):
+    mention: DateMention  # offsets within the block's text
+    block: int  # index into the blocks; -1 for the subject
+    role: Role
+    strength: int
+    cue: str  # the label or cue word that decided, for `mailrouter route`
+    cue_start: int  # where that cue starts in the block's text (-1: a label, or none)
+
+
+class BlockText(NamedTuple):
+    """A block's text with what the reader finds in it, computed once."""
+
+    lowered: str
+    cues: list[Cue]
+
+
+def read_blocks(blocks: list[Block], vocabulary: Vocabulary) -> list[BlockText]:
+    out: list[BlockText] = []
+    for block in blocks:
+        low = lowered(block.text)
+        out.append(BlockText(low, vocabulary.cues(low)))
+    return out
+
+
+def find_date_roles(
+    blocks: list[Block], texts: list[BlockText], gazetteer: Gazetteer
+) -> list[DateFinding]:
+    found: list[DateFinding] = []
+    for index, (block, text) in enumerate(zip(blocks, texts, strict=True)):
+        mentions = find_dates(block.text)
+        if "to" in text.lowered:  # "today", "tomorrow"
+            mentions = _merge(mentions, find_relative_days(block.text))
+        for order, mention in enumerate(mentions):
+            found.append(_classify(index, block, text, mentions, order, mention, gazetteer))
+            if len(found) >= MAX_DATES:
+                return found
+    return found
+
+
+def subject_dates(subject: str, vocabulary: Vocabulary, gazetteer: Gazetteer) -> list[DateFinding]:
+    """Dates in the subject line, classified the same way ("PTPH 05/01/2027")."""
+    block = Block("", None, subject, -1, 0)
+    text = BlockText(lowered(subject), vocabulary.cues(lowered(subject)))
+    mentions = _merge(find_dates(subject), find_relative_days(subject))
+    return [
+        _classify(-1, block, text, mentions, order, mention, gazetteer)
+        for order, mention in enumerate(mentions[:MAX_DATES])
+    ]
+
+
+def _merge(dates: list[DateMention], relative: list[DateMention]) -> list[DateMention]:
+    if not relative:
+        return dates
+    return sorted([*dates, *relative], key=lambda m: m.start)
+
+
+def _classify(
+    index: int,
+    block: Block,
+    text: BlockText,
+    mentions: list[DateMention],
+    order: int,
+    mention: DateMention,
+    gazetteer: Gazetteer,
+) -> DateFinding:
+    # The first date under a date label takes the label's role; under an "other" label
+    # ("Date of offence") every date is another event.
+    role = _LABEL_ROLE.get(block.kind) if block.kind is not None else None
+    if role is not None and order == 0:
+        return DateFinding(mention, index, role, LABEL, block.label, -1)
+    if block.kind is LabelKind.OTHER:
+        return DateFinding(mention, index, Role.EVENT, LABEL, block.label, -1)
+    start = mentions[order - 1].end if order else 0
+    start = max(start, mention.start - _WINDOW)
+    before = _cue_before(text, start, mention)
+    if before is not None:
+        return DateFinding(mention, index, _CUE_ROLE[before.kind], CUE, before.phrase, before.start)
+    if _court_before(block.text[start : mention.start], gazetteer):
+        return DateFinding(mention, index, Role.HEARING, WEAK, "a court named before it", -1)
+    end = mentions[order + 1].start if order + 1 < len(mentions) else len(block.text)
+    after = _cue_after(text, mention, min(end, mention.end + _AFTER))
+    if after is not None:
+        return DateFinding(mention, index, _CUE_ROLE[after.kind], CUE, after.phrase, after.start)
+    # A later date under a date-of-birth label with no cue of its own is another date of
+    # birth ("DOB: 01/01/1990 and 02/02/1992"); under a hearing label it has no role.
+    if role is Role.BIRTH:
+        return DateFinding(mention, index, Role.BIRTH, LABEL, block.label, -1)
+    return DateFinding(mention, index, Role.NONE, NOTHING, block.label if role else "", -1)
+
+
+def _cue_before(text: BlockText, start: int, mention: DateMention) -> Cue | None:
+    """The nearest date cue before the mention, in its clause and window."""
+    for cue in reversed(text.cues):
+        if cue.end > mention.start:
+            continue
+        if cue.start < start:
+            break
+        if cue.kind is CueKind.CLIENT:
+            continue
+        between = text.lowered[cue.end : mention.start]
+        if cue.kind is CueKind.DEADLINE:
+            if _ADJACENT.match(between):
+                return cue
+            continue
+        if _CLAUSE_END.search(between):
+            break
+        return cue
+    return None
+
+
+def _cue_after(text: BlockText, mention: DateMention, end: int) -> Cue | None:
+    """A date cue right after the mention: "05/02/2027 (PTPH)", "26/01/2027 - trial"."""
+    for cue in text.cues:
+        if cue.start < mention.end:
+            continue
+        if cue.start >= end:
+            break
+        if cue.kind in (CueKind.CLIENT, CueKind.DEADLINE):
+            continue
+        if _AFTER_GAP.match(text.lowered[mention.end : cue.start]):
+            return cue
+        break
+    return None
+
+
+def _court_before(window: str, gazetteer: Gazetteer) -> bool:
+    """A court or court town named in the clause before a date ("at Walsall MC on")."""
+    clause = window
+    for m in _CLAUSE_END.finditer(window):
+        clause = window[m.end() - 1 :]
+    return gazetteer.names_a_court(fold(clause[-60:]))

@@ -1,0 +1,465 @@
+"""Who the defendants are, each with a date of birth (DESIGN §4a, point 3).
+
+A name counts only where evidence anchors it, strongest first:
+
+3. a labelled value or table column that says defendant, client, accused, respondent or name
+   (and a surname with forenames);
+2. in prose: right after a client cue ("we act for", "R v", "Re:"), or right before a date of
+   birth ("Van Minh NGUYEN dob …");
+1. a surname the writer marked in capitals, after a title or a given name ("Mr Tyrone
+   WALKER's hearing"); it counts on its own only when nothing stronger is found, or when the
+   subject names the same surname.
+
+Court towns, words that are never names, police officers ("PC 2210 ASHWORTH") and the
+sender's own name are turned down, with the reason kept for `mailrouter route`. Each date of
+birth then pairs with the name written with it (the same value, line or table row), else the
+nearest name before it that has none, else the nearest after. Mentions of one person ("Mr
+KOWALCZYK", "Łukasz KOWALCZYK") merge. A prose name without a date of birth, in a message
+whose other defendants have theirs, is someone else mentioned (a co-accused, a witness) and
+is left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from mailrouter.model import Defendant
+from mailrouter.parse.blocks import Block
+from mailrouter.parse.court import Gazetteer
+from mailrouter.parse.date_roles import BlockText, DateFinding, Role
+from mailrouter.parse.dates import age_on, resolve_dob
+from mailrouter.parse.evidence import Note
+from mailrouter.parse.people import (
+    NameWords,
+    Phrase,
+    marked_names,
+    name_after,
+    name_before,
+    split_names,
+    tokenize,
+)
+from mailrouter.parse.vocabulary import CueKind, LabelKind
+
+FIELD, ANCHORED, MARKED = 3, 2, 1
+MAX_CANDIDATES = 40
+_JOINED = re.compile(r"^[\s,.)]*(?:;|&|\band\b)\s*", re.IGNORECASE)
+
+
+class Limits(NamedTuple):
+    min_age: int = 10
+    max_age: int = 110
+
+
+@dataclass(slots=True)
+class Candidate:
+    name: str  # "Given SURNAME"
+    strength: int
+    evidence: str
+    where: str
+    order: tuple[int, int]  # (block, offset): reading order
+    group: int
+    dob: DateFinding | None = None
+
+    @property
+    def surname(self) -> str:
+        return self.name.rsplit(" ", 1)[-1].casefold() if " " in self.name else self.name.casefold()
+
+    @property
+    def given(self) -> list[str]:
+        parts = self.name.split()
+        # The surname is the run of capitals at the end ("Jan VAN DER BERG").
+        end = len(parts)
+        while end > 1 and parts[end - 1].isupper() and parts[end - 2].isupper():
+            end -= 1
+        return [p.casefold().rstrip(".") for p in parts[: end - 1]]
+
+
+class Reading(NamedTuple):
+    defendants: list[Defendant]
+    notes: list[Note]
+    implausible: bool  # a date of birth was found but gives an impossible age
+
+
+@dataclass(slots=True)
+class _Context:
+    blocks: list[Block]
+    texts: list[BlockText]
+    words: NameWords
+    gazetteer: Gazetteer
+    signer: str  # the sender's own name, folded
+    subject_surnames: frozenset[str]
+
+
+def read_defendants(
+    blocks: list[Block],
+    texts: list[BlockText],
+    findings: list[DateFinding],
+    words: NameWords,
+    gazetteer: Gazetteer,
+    *,
+    signer: str,
+    subject_surnames: frozenset[str],
+    today: dt.date,
+    limits: Limits,
+) -> Reading:
+    context = _Context(blocks, texts, words, gazetteer, signer.casefold(), subject_surnames)
+    notes: list[Note] = []
+    candidates: list[Candidate] = []
+    by_block: dict[int, list[DateFinding]] = {}
+    for finding in findings:
+        by_block.setdefault(finding.block, []).append(finding)
+    surnames: list[int] = []
+    forenames: list[int] = []
+    for index, block in enumerate(blocks):
+        in_block = by_block.get(index, [])
+        if block.kind is LabelKind.DEFENDANT:
+            candidates.extend(_field_names(index, block, in_block, context, today, limits))
+        elif block.kind is LabelKind.SURNAME:
+            surnames.append(index)
+        elif block.kind is LabelKind.FORENAMES:
+            forenames.append(index)
+        elif block.kind in (None, LabelKind.NATURE):
+            candidates.extend(_prose_names(index, block, in_block, context, notes, today, limits))
+        if len(candidates) >= MAX_CANDIDATES:
+            break
+    candidates.extend(_surname_fields(blocks, surnames, forenames, words))
+    births = [f for f in findings if f.role is Role.BIRTH and f.block >= 0]
+    _pair(candidates, births, blocks)
+    chosen = _choose(_merge(candidates), notes)
+    return _finish(chosen, births, blocks, notes, today, limits)
+
+
+# --- sources of names ---------------------------------------------------------------------------
+
+
+def _field_names(
+    index: int,
+    block: Block,
+    in_block: list[DateFinding],
+    context: _Context,
+    today: dt.date,
+    limits: Limits,
+) -> list[Candidate]:
+    """Names in a labelled value, each with the date of birth written after it ("Andre
+    FOSTER, DOB 02/05/1999"; "Jack HOLLAND – 28/02/1990")."""
+    out: list[Candidate] = []
+    evidence = f"labelled '{block.label}'"
+    dated = [f for f in in_block if f.role is Role.BIRTH or _plausible_dob(f, today, limits)]
+    at = 0
+    for finding in dated:
+        cut = finding.mention.start
+        if at <= finding.cue_start < cut:
+            cut = finding.cue_start
+        names = split_names(block.text[at:cut], context.words)
+        for offset, name in enumerate(names):
+            out.append(
+                Candidate(name, FIELD, evidence, block.where(), (index, at + offset), block.group)
+            )
+        if len(names) == 1:
+            out[-1].dob = finding
+        at = finding.mention.end
+    rest = block.text[at:]
+    if dated:
+        # After the last date of birth, only a further name joined on ("…, DOB 01/02/1990
+        # and Nathan GREEN, DOB …") is another defendant; the rest is prose.
+        joined = _JOINED.match(rest)
+        rest = rest[joined.end() :] if joined else ""
+    for offset, name in enumerate(split_names(rest, context.words)):
+        out.append(
+            Candidate(name, FIELD, evidence, block.where(), (index, at + offset), block.group)
+        )
+    return out
+
+
+def _surname_fields(
+    blocks: list[Block], surnames: list[int], forenames: list[int], words: NameWords
+) -> list[Candidate]:
+    """ "Surname: SMITH" with "Forenames: John": each surname with the forenames of its
+    table row, else the next forenames not yet taken."""
+    out: list[Candidate] = []
+    free = list(forenames)
+    for index in surnames:
+        block = blocks[index]
+        given = next((i for i in free if blocks[i].group == block.group), None)
+        if given is None and free:
+            given = free[0]
+        if given is not None:
+            free.remove(given)
+        value = f"{block.text}, {blocks[given].text}" if given is not None else block.text
+        for name in split_names(value, words)[:1]:
+            out.append(
+                Candidate(
+                    name, FIELD, "surname and forenames", block.where(), (index, 0), block.group
+                )
+            )
+    return out
+
+
+def _prose_names(
+    index: int,
+    block: Block,
+    in_block: list[DateFinding],
+    context: _Context,
+    notes: list[Note],
+    today: dt.date,
+    limits: Limits,
+) -> list[Candidate]:
+    text = block.text
+    tokens = tokenize(text)
+    if not tokens:
+        return []
+    starts = [token.start for token in tokens]
+    found: dict[tuple[int, int], Candidate] = {}
+
+    def offer(phrase: Phrase | None, strength: int, evidence: str, dob: DateFinding | None) -> None:
+        if phrase is None:
+            return
+        key = (phrase.start, phrase.end)
+        held = found.get(key)
+        if held is not None and held.strength >= strength:
+            if dob is not None and held.dob is None:
+                held.dob = dob
+            return
+        refusal = _refusal(phrase, strength, context)
+        if refusal is not None:
+            notes.append(Note("defendant_name", False, phrase.text, block.where(), refusal))
+            return
+        names = split_names(phrase.text, context.words)
+        if not names:
+            return
+        found[key] = Candidate(
+            names[0], strength, evidence, block.where(), (index, phrase.start), block.group, dob
+        )
+
+    for cue in context.texts[index].cues:
+        if cue.kind is CueKind.CLIENT:
+            at = _token_at(starts, cue.end)
+            offer(
+                name_after(text, tokens, at, context.words), ANCHORED, f"after '{cue.phrase}'", None
+            )
+    for finding in in_block:
+        if finding.role is Role.BIRTH:
+            anchor = finding.cue_start if 0 <= finding.cue_start < finding.mention.start else None
+            at = _token_at(starts, anchor if anchor is not None else finding.mention.start)
+            offer(
+                name_before(text, tokens, at, context.words),
+                ANCHORED,
+                "written before a date of birth",
+                finding,
+            )
+        elif finding.role is Role.NONE and _plausible_dob(finding, today, limits):
+            at = _token_at(starts, finding.mention.start)
+            phrase = name_before(text, tokens, at, context.words)
+            if phrase is not None and _adjacent(text, phrase.end, finding.mention.start):
+                offer(phrase, ANCHORED, "written right before a date of birth", finding)
+    for phrase in marked_names(text, tokens, context.words):
+        surname = phrase.text.split()[-1].casefold().rstrip(",")
+        strength = ANCHORED if surname in context.subject_surnames else MARKED
+        why = (
+            "a surname in capitals, also in the subject"
+            if strength == ANCHORED
+            else ("a surname in capitals")
+        )
+        offer(phrase, strength, why, None)
+    return sorted(found.values(), key=lambda c: c.order)
+
+
+def _token_at(starts: list[int], offset: int) -> int:
+    """The index of the first token starting at or after `offset`."""
+    low, high = 0, len(starts)
+    while low < high:
+        mid = (low + high) // 2
+        if starts[mid] < offset:
+            low = mid + 1
+        else:
+            high = mid
+    return low
+
+
+def _adjacent(text: str, end: int, start: int) -> bool:
+    """Only marks and spaces between a name and the date after it."""
+    between = text[end:start]
+    return len(between) <= 6 and not any(ch.isalnum() for ch in between)
+
+
+def _refusal(phrase: Phrase, strength: int, context: _Context) -> str | None:
+    """Why a name-shaped phrase in prose is not a defendant's name, or None."""
+    if phrase.officer:
+        return "a police officer (a rank stands before the name)"
+    words = phrase.text.replace(",", " ").split()
+    keys = [w.casefold().replace("’", "'").rstrip(".") for w in words]
+    if all(context.gazetteer.is_place(_fold_word(k)) or k in context.words.never for k in keys):
+        return "names a court or a place, not a person"
+    if " ".join(keys) == context.signer or (
+        len(keys) >= 2 and context.signer.endswith(" ".join(keys[-2:]))
+    ):
+        return "the sender's own name"
+    if len(words) == 1 and not phrase.titled and not words[0].isupper():
+        return "a single word with no title or capitals to mark it as a surname"
+    return None
+
+
+def _fold_word(word: str) -> str:
+    return word.replace("'", "").replace("-", " ")
+
+
+def _plausible_dob(finding: DateFinding, today: dt.date, limits: Limits) -> bool:
+    dob = resolve_dob(finding.mention, today)
+    return dob is not None and limits.min_age <= age_on(dob, today) < limits.max_age
+
+
+# --- putting them together ----------------------------------------------------------------------
+
+
+def _pair(candidates: list[Candidate], births: list[DateFinding], blocks: list[Block]) -> None:
+    """Give each date of birth not yet written with a name to the name in its table row or
+    line, else the nearest name before it without one, else the nearest after."""
+    taken = {id(c.dob) for c in candidates if c.dob is not None}
+    ordered = sorted(candidates, key=lambda c: c.order)
+    for finding in births:
+        if id(finding) in taken:
+            continue
+        block = blocks[finding.block]
+        position = (finding.block, finding.mention.start)
+        free = [c for c in ordered if c.dob is None]
+        target = next((c for c in free if c.group == block.group), None)
+        if target is None:
+            # The nearest block before it with a name still free, and its first such name
+            # ("Defendants: A and B" then "DOB: … and …" pair in order).
+            before = [c for c in free if c.order < position]
+            if before:
+                nearest = before[-1].order[0]
+                target = next(c for c in before if c.order[0] == nearest)
+            else:
+                target = next(iter(free), None)
+        if target is not None:
+            target.dob = finding
+            taken.add(id(finding))
+
+
+def _same_person(a: Candidate, b: Candidate) -> bool:
+    if a.surname != b.surname:
+        return False
+    if a.dob is not None and b.dob is not None and a.dob.mention[:3] != b.dob.mention[:3]:
+        return False
+    given_a, given_b = a.given, b.given
+    if not given_a or not given_b:
+        return True
+    if given_a[0] != given_b[0]:
+        return False
+    short, long = sorted((given_a, given_b), key=len)
+    return all(any(g == h or (len(g) == 1 and h.startswith(g)) for h in long) for g in short)
+
+
+def _merge(candidates: list[Candidate]) -> list[Candidate]:
+    """One candidate per person: the strongest evidence and the fullest name win."""
+    merged: list[Candidate] = []
+    for candidate in sorted(candidates, key=lambda c: c.order):
+        for index, held in enumerate(merged):
+            if not _same_person(held, candidate):
+                continue
+            better = max(held, candidate, key=lambda c: (c.strength, len(c.name.split())))
+            other = candidate if better is held else held
+            if better.dob is None:
+                better.dob = other.dob
+            better.order = min(held.order, candidate.order)
+            merged[index] = better
+            break
+        else:
+            merged.append(candidate)
+    return merged
+
+
+def _choose(merged: list[Candidate], notes: list[Note]) -> list[Candidate]:
+    """The defendants among the candidates (see the module docstring)."""
+    if any(c.strength >= ANCHORED for c in merged):
+        weak = [c for c in merged if c.strength < ANCHORED and c.dob is None]
+        for c in weak:
+            notes.append(
+                Note(
+                    "defendant_name",
+                    False,
+                    c.name,
+                    c.where,
+                    "only a surname in capitals, and better evidence names another",
+                )
+            )
+        merged = [c for c in merged if c.strength >= ANCHORED or c.dob is not None]
+    if any(c.dob is not None for c in merged):
+        for c in merged:
+            if c.dob is None and c.strength < FIELD:
+                notes.append(
+                    Note(
+                        "defendant_name",
+                        False,
+                        c.name,
+                        c.where,
+                        "named without a date of birth, beside defendants with one",
+                    )
+                )
+        merged = [c for c in merged if c.dob is not None or c.strength >= FIELD]
+    return merged
+
+
+def _finish(
+    chosen: list[Candidate],
+    births: list[DateFinding],
+    blocks: list[Block],
+    notes: list[Note],
+    today: dt.date,
+    limits: Limits,
+) -> Reading:
+    implausible = False
+    defendants: list[Defendant] = []
+    for candidate in chosen:
+        dob = _checked_dob(candidate.dob, blocks, notes, today, limits)
+        implausible = implausible or (candidate.dob is not None and dob is None)
+        notes.append(
+            Note("defendant_name", True, candidate.name, candidate.where, candidate.evidence)
+        )
+        defendants.append(Defendant(candidate.name, dob))
+    if not chosen and births:
+        # A date of birth with no name beside it ("Our client, born 12/03/1990, …").
+        finding = births[0]
+        dob = _checked_dob(finding, blocks, notes, today, limits)
+        implausible = dob is None
+        defendants.append(Defendant(None, dob))
+    return Reading(defendants, notes, implausible)
+
+
+def _checked_dob(
+    finding: DateFinding | None,
+    blocks: list[Block],
+    notes: list[Note],
+    today: dt.date,
+    limits: Limits,
+) -> dt.date | None:
+    if finding is None:
+        return None
+    where = blocks[finding.block].where()
+    dob = resolve_dob(finding.mention, today)
+    if dob is None:
+        notes.append(Note("dob", False, _raw(finding, blocks), where, "not a whole date"))
+        return None
+    age = age_on(dob, today)
+    if not limits.min_age <= age < limits.max_age:
+        notes.append(
+            Note(
+                "dob",
+                False,
+                dob.isoformat(),
+                where,
+                f"gives an age of {age}, outside {limits.min_age} to {limits.max_age - 1}",
+            )
+        )
+        return None
+    cue = f"'{finding.cue}'" if finding.cue else "its place beside the name"
+    notes.append(Note("dob", True, dob.isoformat(), where, f"a date of birth by {cue}"))
+    return dob
+
+
+def _raw(finding: DateFinding, blocks: list[Block]) -> str:
+    return blocks[finding.block].text[finding.mention.start : finding.mention.end]
