@@ -135,7 +135,7 @@ def _route(args: argparse.Namespace) -> int:
             status = 1
             continue
         envelope, now = _envelope(args, raw, sidecar, ruleset, static_keys, fixed_now)
-        decision = decide(envelope, raw, ruleset, now)
+        decision = decide(envelope, raw, ruleset, now, explain=not args.json)
         if args.json:
             print(json.dumps(decision.to_json(file=name), ensure_ascii=False))
         else:

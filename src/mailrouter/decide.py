@@ -2,9 +2,10 @@
 
 Pure: no sockets, files or clock. The SMTP server, the IMAP poller, the CLI and the tests all
 call this same function, so `mailrouter route file.eml` shows exactly what the server would
-do. Everything the decision depends on arrives as an argument: the envelope (with any DKIM
-keys the edge fetched), the original bytes, the ruleset, the time, and optionally which URNs
-were seen recently (for the `resubmission` tag).
+do (with `explain`, it also keeps notes of what was read and why, which the server never
+asks for: they may quote a defendant's name). Everything the decision depends on arrives as
+an argument: the envelope (with any DKIM keys the edge fetched), the original bytes, the
+ruleset, the time, and optionally which URNs were seen recently (for the `resubmission` tag).
 
 The steps, each of which adds its reasons: read the message (parse.mime), check the sender
 (policy.sender), read the request (parse.request), tag it (urgency, resubmission), then let the
@@ -37,6 +38,7 @@ def decide(
     now: dt.datetime,
     *,
     recent_urns: Container[str] = (),
+    explain: bool = False,
 ) -> Decision:
     today = (now if now.tzinfo else now.replace(tzinfo=dt.UTC)).astimezone(LONDON).date()
     view = read_message(raw)
@@ -51,6 +53,7 @@ def decide(
             ruleset.vocabulary,
             today,
             Limits(settings.min_defendant_age, settings.max_defendant_age),
+            explain=explain,
         )
         tags: list[str] = []
         if is_urgent(request.hearing_date, today, settings.urgent_within_working_days):
@@ -119,7 +122,7 @@ def _decision(
         subject=view.subject,
         message_id=view.message_id,
         details=request.details,
-        reading=request.notes,
+        reading=request.notes.items,
     )
 
 

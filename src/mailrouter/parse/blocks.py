@@ -40,7 +40,8 @@ _ORDINAL = re.compile(r"\s*(?:[(#]\s*\d{1,2}\s*\)?|\d{1,2})$")
 # After a label the vocabulary knows: a spaced dash, "=", "|", or the spaces that line up a
 # plain-text form ("Defendant        Liam BYRNE").
 _DASH_SEP = re.compile(r"\s[-–—]\s|[=|]|\s{2,}")
-_NOT_A_LABEL_COLON = re.compile(r"^(?:https?|mailto|tel|fax|cid)$", re.IGNORECASE)
+_NOT_LABELS = frozenset(("http", "https", "mailto", "cid"))  # "https://…" is no label
+_NOT_IN_LABEL = frozenset("?!;,")
 _WORD = re.compile(r"\S+")
 _RULE = re.compile(r"^[-_=~*.·]{3,}$")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z])")
@@ -138,7 +139,7 @@ class _Segmenter:
         colon = body.find(":")
         if 0 < colon <= MAX_LABEL_CHARS:
             label = body[:colon].strip(" *")
-            if _looks_like_label(label) and not _NOT_A_LABEL_COLON.match(label):
+            if _looks_like_label(label) and label.lower() not in _NOT_LABELS:
                 value = body[colon + 1 :].strip(" *\t")
                 return label, vocabulary.label(_without_ordinal(label)), value
         dash = _DASH_SEP.search(body, 0, MAX_LABEL_CHARS + 3)
@@ -147,10 +148,14 @@ class _Segmenter:
             kind = vocabulary.label(_without_ordinal(label), alone=True) if label else None
             if kind is not None:
                 return label, kind, body[dash.end() :].strip()
-        kind = vocabulary.label(_without_ordinal(body.rstrip(" :-–")), alone=True)
-        if kind is not None:
-            return body.rstrip(" :-–"), kind, ""  # a label alone; its value is below it
-        return self._date_label(body)
+        if len(body) <= MAX_LABEL_CHARS:
+            kind = vocabulary.label(_without_ordinal(body.rstrip(" :-–")), alone=True)
+            if kind is not None:
+                return body.rstrip(" :-–"), kind, ""  # a label alone; its value is below it
+        first = _WORD.match(body)
+        if first is not None and vocabulary.may_start_date_label(first.group(0)):
+            return self._date_label(body)
+        return None
 
     def _date_label(self, body: str) -> tuple[str, LabelKind | None, str] | None:
         """ "DOB 01/02/1990", "d.o.b. 12.07.94", "Next hearing 11/12/2026": a date label
@@ -378,6 +383,8 @@ class _Segmenter:
 def split_sentences(text: str) -> list[str]:
     """Sentences of `text`: a full stop, "!" or "?" then a capital starts a new one, except
     after an initial ("Kwame A. ASANTE") or an abbreviation ("Mr.", "No.")."""
+    if ". " not in text and "? " not in text and "! " not in text and '."' not in text:
+        return [text.strip()] if text.strip() else []
     out: list[str] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
@@ -397,12 +404,14 @@ def _looks_like_label(label: str) -> bool:
         0 < len(label) <= MAX_LABEL_CHARS
         and label[0].isalpha()
         and label.count(" ") < 6
-        and not any(ch in label for ch in "?!;,")
+        and _NOT_IN_LABEL.isdisjoint(label)
     )
 
 
 def _without_ordinal(label: str) -> str:
     """ "Defendant 2", "Defendant (2)", "D1" are labels of the same kind as "Defendant"."""
+    if not label[-1:].isdigit() and not label.endswith(")"):
+        return label
     stripped = _ORDINAL.sub("", label)
     if stripped == label and len(label) <= 3 and label[-1:].isdigit():
         stripped = label.rstrip("0123456789")  # "D1"

@@ -12,6 +12,7 @@ every other reason (addresses, firm names, DX numbers).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -194,22 +195,31 @@ class Gazetteer:
     # --- deciding -----------------------------------------------------------------------
 
     def resolve(
-        self, subject: str, court_fields: list[str], body: str, hearing_context: list[str] = ()
+        self,
+        subject: str,
+        court_fields: list[str],
+        body: str,
+        hearing_context: Callable[[], Iterable[str]] = tuple,
     ) -> CourtFinding:
-        """The court named by a message; every argument is folded text (parse.text.fold).
-        The subject and labelled court values may name a court by its town alone; so may the
-        body's sentences about the hearing (`hearing_context`: "listed in Birmingham on …");
+        """The court named by a message; every text is folded (parse.text.fold). The subject
+        and labelled court values may name a court by its town alone, and so may the body's
+        sentences about the hearing (`hearing_context`: "listed in Birmingham on …");
         elsewhere in the body only a court named outright counts (bodies mention towns for
-        every other reason: addresses, firm names, DX numbers)."""
-        named, subject_hints = self.mentions(subject, bare_places=True)
+        every other reason: addresses, firm names, DX numbers). The body is read only when
+        the subject does not settle the court on its own."""
+        named, hints = self.mentions(subject, bare_places=True)
         for value in court_fields:
             more, _ = self.mentions(value, bare_places=True)
             named.extend(more)
+        if named:
+            found = self._pick(named, [], hints, "subject")
+            if found.status is not Status.AMBIGUOUS:
+                return found
         in_body, body_hints = self.mentions(body, bare_places=False)
-        for text in hearing_context:
+        for text in hearing_context():
             more, _ = self.mentions(text, bare_places=True)
             in_body.extend(m for m in more if not m.explicit)
-        hints = subject_hints | body_hints
+        hints |= body_hints
         if named:
             return self._pick(named, in_body, hints, "subject")
         if in_body:

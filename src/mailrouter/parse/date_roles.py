@@ -33,6 +33,7 @@ _WINDOW = 100  # characters before a date in which a cue may stand
 _AFTER = 30  # characters after it
 # A clause ends at a sentence's full stop (before a capital), a semicolon or a line break.
 _CLAUSE_END = re.compile(r"[.!?]\s+[\"'(]?[A-Z]|[;\n]")
+_DIGIT = re.compile(r"\d")
 _ADJACENT = re.compile(r"^[\s,:(\-–—]{0,4}$")
 _AFTER_GAP = re.compile(r"^[\s,:(\-–—]{0,6}(?:the\s|a\s|for\s|at\s)?[\s(]*$", re.IGNORECASE)
 
@@ -72,22 +73,40 @@ class BlockText(NamedTuple):
     cues: list[Cue]
 
 
+# Values whose label says what they are: their words are read for cues only when they hold
+# more than one date (the first date takes the label's role).
+_SELF_EXPLAINED = frozenset(
+    (LabelKind.DOB, LabelKind.HEARING, LabelKind.OTHER, LabelKind.URN, LabelKind.COURT,
+     LabelKind.SURNAME, LabelKind.FORENAMES)
+)  # fmt: skip
+_UNREAD = BlockText("", [])
+
+
 def read_blocks(blocks: list[Block], vocabulary: Vocabulary) -> list[BlockText]:
     out: list[BlockText] = []
     for block in blocks:
-        low = lowered(block.text)
-        out.append(BlockText(low, vocabulary.cues(low)))
+        if block.kind in _SELF_EXPLAINED:
+            out.append(_UNREAD)
+        else:
+            low = lowered(block.text)
+            out.append(BlockText(low, vocabulary.cues(low)))
     return out
 
 
 def find_date_roles(
-    blocks: list[Block], texts: list[BlockText], gazetteer: Gazetteer
+    blocks: list[Block], texts: list[BlockText], vocabulary: Vocabulary, gazetteer: Gazetteer
 ) -> list[DateFinding]:
+    """Every date in the blocks with its role. `texts` gains the cues of a labelled value
+    that holds several dates, which read_blocks left unread."""
     found: list[DateFinding] = []
-    for index, (block, text) in enumerate(zip(blocks, texts, strict=True)):
-        mentions = find_dates(block.text)
-        if "to" in text.lowered:  # "today", "tomorrow"
+    for index, block in enumerate(blocks):
+        mentions = find_dates(block.text) if _DIGIT.search(block.text) else []
+        if "to" in block.text.lower():  # "today", "tomorrow"
             mentions = _merge(mentions, find_relative_days(block.text))
+        text = texts[index]
+        if len(mentions) > 1 and text is _UNREAD:
+            low = lowered(block.text)
+            text = texts[index] = BlockText(low, vocabulary.cues(low))
         for order, mention in enumerate(mentions):
             found.append(_classify(index, block, text, mentions, order, mention, gazetteer))
             if len(found) >= MAX_DATES:
@@ -97,9 +116,14 @@ def find_date_roles(
 
 def subject_dates(subject: str, vocabulary: Vocabulary, gazetteer: Gazetteer) -> list[DateFinding]:
     """Dates in the subject line, classified the same way ("PTPH 05/01/2027")."""
+    low = lowered(subject)
+    mentions = find_dates(subject) if _DIGIT.search(subject) else []
+    if "to" in low:
+        mentions = _merge(mentions, find_relative_days(subject))
+    if not mentions:
+        return []
     block = Block("", None, subject, -1, 0)
-    text = BlockText(lowered(subject), vocabulary.cues(lowered(subject)))
-    mentions = _merge(find_dates(subject), find_relative_days(subject))
+    text = BlockText(low, vocabulary.cues(low))
     return [
         _classify(-1, block, text, mentions, order, mention, gazetteer)
         for order, mention in enumerate(mentions[:MAX_DATES])

@@ -22,20 +22,22 @@ _MONTH = (
 )
 _ORDINAL = r"(?:st|nd|rd|th)?"
 
-# Every branch starts by consuming the character before the date (one is put before the text)
-# rather than with a lookbehind, so the engine skips straight past letters and digits instead
-# of trying a match at every position.
+# The pattern starts by consuming the character before the date (one is put before the text)
+# rather than with a lookbehind, and then looks ahead for a digit or a month's first letter,
+# so the engine passes every other position after one test instead of trying each branch.
 _DATE = re.compile(
-    # 01/02/1990, 1.2.90, 1-2-1990: the same separator twice
-    r"[^\w./-](?P<nd>\d{1,2}) ?(?P<sep>[./-]) ?(?P<nm>\d{1,2}) ?(?P=sep) ?(?P<ny>\d{4}|\d{2})"
+    r"\W(?=[\dadfjmnos])(?:"
+    # 01/02/1990, 1.2.90, 1-2-1990: the same separator twice (not straight after . / -)
+    r"(?<=[^./-])(?P<nd>\d{1,2}) ?(?P<sep>[./-]) ?(?P<nm>\d{1,2}) ?(?P=sep) ?(?P<ny>\d{4}|\d{2})"
     r"(?![\w]|[./-]\d)"
     # 1990-02-01
-    r"|[^\w./-](?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?![\w]|[./-]\d)"
+    r"|(?<=[^./-])(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?![\w]|[./-]\d)"
     # 1st (of) February 1990, 1 Feb 90, 18 December
-    rf"|\W(?P<td>\d{{1,2}}){_ORDINAL}(?: of)?[ -]{{1,3}}(?P<tm>{_MONTH})\b\.?"
+    rf"|(?P<td>\d{{1,2}}){_ORDINAL}(?: of)?[ -]{{1,3}}(?P<tm>{_MONTH})\b\.?"
     r"(?:,? ?[ -]'?(?P<ty>\d{4}|\d{2})(?![\w]))?"
     # February 1st 1990, February 1, 1990
-    rf"|\W(?P<um>{_MONTH})\.? (?P<ud>\d{{1,2}}){_ORDINAL},? (?P<uy>\d{{4}})(?![\w])",
+    rf"|(?P<um>{_MONTH})\.? (?P<ud>\d{{1,2}}){_ORDINAL},? (?P<uy>\d{{4}})(?![\w])"
+    r")",
     re.IGNORECASE,
 )
 
@@ -55,23 +57,22 @@ _RELATIVE = re.compile(r"\b(today|tomorrow)\b", re.IGNORECASE)
 
 # "Fri 11/12", "Monday 3/5": a day and month with no year, read as a date only after the
 # name of a weekday (alone, "11/12" is as likely a page, a count or a fraction).
-_WEEKDAY_SHORT = re.compile(
-    r"\b(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day)?\.?,?[ \t]+"
-    r"(?P<d>\d{1,2})[/.](?P<m>\d{1,2})(?![\w/]|[./-]\d)",
-    re.IGNORECASE,
+_DAY_MONTH = re.compile(r"(?<![\w/.])(?P<d>\d{1,2})[/.](?P<m>\d{1,2})(?![\w/]|[./-]\d)")
+_WEEKDAY_BEFORE = re.compile(
+    r"\b(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day)?\.?,?[ \t]+$", re.IGNORECASE
 )
 
 
 def find_dates(text: str) -> list[DateMention]:
     found = _find_full_dates(text)
-    if "/" in text or "." in text:
-        short = [
-            DateMention(int(m.group("d")), int(m.group("m")), None, 0, m.start(), m.end())
-            for m in _WEEKDAY_SHORT.finditer(text)
-            if 1 <= int(m.group("d")) <= 31 and 1 <= int(m.group("m")) <= 12
-        ]
-        if short:
-            found = sorted([*found, *short], key=lambda d: d.start)
+    short: list[DateMention] = []
+    for m in _DAY_MONTH.finditer(text):
+        day, month = int(m.group("d")), int(m.group("m"))
+        weekday = _WEEKDAY_BEFORE.search(text, max(0, m.start() - 12), m.start())
+        if weekday is not None and 1 <= day <= 31 and 1 <= month <= 12:
+            short.append(DateMention(day, month, None, 0, weekday.start(), m.end()))
+    if short:
+        found = sorted([*found, *short], key=lambda d: d.start)
     return found
 
 

@@ -31,11 +31,12 @@ from mailrouter.parse.blocks import Block
 from mailrouter.parse.court import Gazetteer
 from mailrouter.parse.date_roles import BlockText, DateFinding, Role
 from mailrouter.parse.dates import age_on, resolve_dob
-from mailrouter.parse.evidence import Note
+from mailrouter.parse.evidence import Notes
 from mailrouter.parse.people import (
     NameWords,
     Phrase,
     marked_names,
+    may_hold_capitals,
     name_after,
     name_before,
     split_names,
@@ -45,6 +46,7 @@ from mailrouter.parse.vocabulary import CueKind, LabelKind
 
 FIELD, ANCHORED, MARKED = 3, 2, 1
 MAX_CANDIDATES = 40
+_REACH = 120  # characters read either side of an anchor for the name beside it
 _JOINED = re.compile(r"^[\s,.)]*(?:;|&|\band\b)\s*", re.IGNORECASE)
 
 
@@ -79,7 +81,6 @@ class Candidate:
 
 class Reading(NamedTuple):
     defendants: list[Defendant]
-    notes: list[Note]
     implausible: bool  # a date of birth was found but gives an impossible age
 
 
@@ -104,9 +105,9 @@ def read_defendants(
     subject_surnames: frozenset[str],
     today: dt.date,
     limits: Limits,
+    notes: Notes,
 ) -> Reading:
     context = _Context(blocks, texts, words, gazetteer, signer.casefold(), subject_surnames)
-    notes: list[Note] = []
     candidates: list[Candidate] = []
     by_block: dict[int, list[DateFinding]] = {}
     for finding in findings:
@@ -126,6 +127,11 @@ def read_defendants(
         if len(candidates) >= MAX_CANDIDATES:
             break
     candidates.extend(_surname_fields(blocks, surnames, forenames, words))
+    if not candidates:
+        # Nothing anchors a name: a surname the writer marked in capitals is the last resort.
+        for index, block in enumerate(blocks):
+            if block.kind in (None, LabelKind.NATURE):
+                candidates.extend(_marked_names(index, block, context))
     births = [f for f in findings if f.role is Role.BIRTH and f.block >= 0]
     _pair(candidates, births, blocks)
     chosen = _choose(_merge(candidates), notes)
@@ -203,15 +209,14 @@ def _prose_names(
     block: Block,
     in_block: list[DateFinding],
     context: _Context,
-    notes: list[Note],
+    notes: Notes,
     today: dt.date,
     limits: Limits,
 ) -> list[Candidate]:
     text = block.text
-    tokens = tokenize(text)
-    if not tokens:
-        return []
-    starts = [token.start for token in tokens]
+    words = context.words
+    cues = [cue for cue in context.texts[index].cues if cue.kind is CueKind.CLIENT]
+    dated = [f for f in in_block if f.role in (Role.BIRTH, Role.NONE)]
     found: dict[tuple[int, int], Candidate] = {}
 
     def offer(phrase: Phrase | None, strength: int, evidence: str, dob: DateFinding | None) -> None:
@@ -225,58 +230,60 @@ def _prose_names(
             return
         refusal = _refusal(phrase, strength, context)
         if refusal is not None:
-            notes.append(Note("defendant_name", False, phrase.text, block.where(), refusal))
+            notes.add("defendant_name", False, phrase.text, block.where(), refusal)
             return
-        names = split_names(phrase.text, context.words)
+        names = split_names(phrase.text, words)
         if not names:
             return
         found[key] = Candidate(
             names[0], strength, evidence, block.where(), (index, phrase.start), block.group, dob
         )
 
-    for cue in context.texts[index].cues:
-        if cue.kind is CueKind.CLIENT:
-            at = _token_at(starts, cue.end)
-            offer(
-                name_after(text, tokens, at, context.words), ANCHORED, f"after '{cue.phrase}'", None
-            )
-    for finding in in_block:
+    # Each anchor reads only the words next to it: after a client cue, before a date of birth.
+    for cue in cues:
+        tokens = tokenize(text, cue.end, cue.end + _REACH)
+        offer(name_after(text, tokens, 0, words), ANCHORED, f"after '{cue.phrase}'", None)
+    for finding in dated:
         if finding.role is Role.BIRTH:
-            anchor = finding.cue_start if 0 <= finding.cue_start < finding.mention.start else None
-            at = _token_at(starts, anchor if anchor is not None else finding.mention.start)
-            offer(
-                name_before(text, tokens, at, context.words),
-                ANCHORED,
-                "written before a date of birth",
-                finding,
-            )
-        elif finding.role is Role.NONE and _plausible_dob(finding, today, limits):
-            at = _token_at(starts, finding.mention.start)
-            phrase = name_before(text, tokens, at, context.words)
-            if phrase is not None and _adjacent(text, phrase.end, finding.mention.start):
+            cue_first = 0 <= finding.cue_start < finding.mention.start
+            anchor = finding.cue_start if cue_first else finding.mention.start
+            tokens = tokenize(text, max(0, anchor - _REACH), anchor)
+            phrase = name_before(text, tokens, len(tokens), words)
+            offer(phrase, ANCHORED, "written before a date of birth", finding)
+        elif _plausible_dob(finding, today, limits):
+            anchor = finding.mention.start
+            tokens = tokenize(text, max(0, anchor - _REACH), anchor)
+            phrase = name_before(text, tokens, len(tokens), words)
+            if phrase is not None and _adjacent(text, phrase.end, anchor):
                 offer(phrase, ANCHORED, "written right before a date of birth", finding)
-    for phrase in marked_names(text, tokens, context.words):
-        surname = phrase.text.split()[-1].casefold().rstrip(",")
-        strength = ANCHORED if surname in context.subject_surnames else MARKED
-        why = (
-            "a surname in capitals, also in the subject"
-            if strength == ANCHORED
-            else ("a surname in capitals")
-        )
-        offer(phrase, strength, why, None)
     return sorted(found.values(), key=lambda c: c.order)
 
 
-def _token_at(starts: list[int], offset: int) -> int:
-    """The index of the first token starting at or after `offset`."""
-    low, high = 0, len(starts)
-    while low < high:
-        mid = (low + high) // 2
-        if starts[mid] < offset:
-            low = mid + 1
-        else:
-            high = mid
-    return low
+def _marked_names(index: int, block: Block, context: _Context) -> list[Candidate]:
+    """Names marked only by a surname in capitals ("Mr Tyrone WALKER's hearing")."""
+    text = block.text
+    out: list[Candidate] = []
+    if not may_hold_capitals(text, context.words):
+        return out
+    for phrase in marked_names(text, tokenize(text), context.words):
+        if phrase.officer or _refusal(phrase, MARKED, context) is not None:
+            continue
+        names = split_names(phrase.text, context.words)
+        if not names:
+            continue
+        surname = phrase.text.split()[-1].casefold().rstrip(",")
+        confirmed = surname in context.subject_surnames
+        out.append(
+            Candidate(
+                names[0],
+                ANCHORED if confirmed else MARKED,
+                "a surname in capitals" + (", also in the subject" if confirmed else ""),
+                block.where(),
+                (index, phrase.start),
+                block.group,
+            )
+        )
+    return out
 
 
 def _adjacent(text: str, end: int, start: int) -> bool:
@@ -373,32 +380,28 @@ def _merge(candidates: list[Candidate]) -> list[Candidate]:
     return merged
 
 
-def _choose(merged: list[Candidate], notes: list[Note]) -> list[Candidate]:
+def _choose(merged: list[Candidate], notes: Notes) -> list[Candidate]:
     """The defendants among the candidates (see the module docstring)."""
     if any(c.strength >= ANCHORED for c in merged):
         weak = [c for c in merged if c.strength < ANCHORED and c.dob is None]
         for c in weak:
-            notes.append(
-                Note(
-                    "defendant_name",
-                    False,
-                    c.name,
-                    c.where,
-                    "only a surname in capitals, and better evidence names another",
-                )
+            notes.add(
+                "defendant_name",
+                False,
+                c.name,
+                c.where,
+                "only a surname in capitals, and better evidence names another",
             )
         merged = [c for c in merged if c.strength >= ANCHORED or c.dob is not None]
     if any(c.dob is not None for c in merged):
         for c in merged:
             if c.dob is None and c.strength < FIELD:
-                notes.append(
-                    Note(
-                        "defendant_name",
-                        False,
-                        c.name,
-                        c.where,
-                        "named without a date of birth, beside defendants with one",
-                    )
+                notes.add(
+                    "defendant_name",
+                    False,
+                    c.name,
+                    c.where,
+                    "named without a date of birth, beside defendants with one",
                 )
         merged = [c for c in merged if c.dob is not None or c.strength >= FIELD]
     return merged
@@ -408,7 +411,7 @@ def _finish(
     chosen: list[Candidate],
     births: list[DateFinding],
     blocks: list[Block],
-    notes: list[Note],
+    notes: Notes,
     today: dt.date,
     limits: Limits,
 ) -> Reading:
@@ -417,9 +420,7 @@ def _finish(
     for candidate in chosen:
         dob = _checked_dob(candidate.dob, blocks, notes, today, limits)
         implausible = implausible or (candidate.dob is not None and dob is None)
-        notes.append(
-            Note("defendant_name", True, candidate.name, candidate.where, candidate.evidence)
-        )
+        notes.add("defendant_name", True, candidate.name, candidate.where, candidate.evidence)
         defendants.append(Defendant(candidate.name, dob))
     if not chosen and births:
         # A date of birth with no name beside it ("Our client, born 12/03/1990, …").
@@ -427,13 +428,13 @@ def _finish(
         dob = _checked_dob(finding, blocks, notes, today, limits)
         implausible = dob is None
         defendants.append(Defendant(None, dob))
-    return Reading(defendants, notes, implausible)
+    return Reading(defendants, implausible)
 
 
 def _checked_dob(
     finding: DateFinding | None,
     blocks: list[Block],
-    notes: list[Note],
+    notes: Notes,
     today: dt.date,
     limits: Limits,
 ) -> dt.date | None:
@@ -442,22 +443,20 @@ def _checked_dob(
     where = blocks[finding.block].where()
     dob = resolve_dob(finding.mention, today)
     if dob is None:
-        notes.append(Note("dob", False, _raw(finding, blocks), where, "not a whole date"))
+        notes.add("dob", False, _raw(finding, blocks), where, "not a whole date")
         return None
     age = age_on(dob, today)
     if not limits.min_age <= age < limits.max_age:
-        notes.append(
-            Note(
-                "dob",
-                False,
-                dob.isoformat(),
-                where,
-                f"gives an age of {age}, outside {limits.min_age} to {limits.max_age - 1}",
-            )
+        notes.add(
+            "dob",
+            False,
+            dob.isoformat(),
+            where,
+            f"gives an age of {age}, outside {limits.min_age} to {limits.max_age - 1}",
         )
         return None
     cue = f"'{finding.cue}'" if finding.cue else "its place beside the name"
-    notes.append(Note("dob", True, dob.isoformat(), where, f"a date of birth by {cue}"))
+    notes.add("dob", True, dob.isoformat(), where, f"a date of birth by {cue}")
     return dob
 
 

@@ -17,3 +17,18 @@ class Note(NamedTuple):
     value: str  # as read; may hold personal data
     where: str  # "subject", "body line 4", "body line 4, under 'DOB'"
     why: str  # the evidence, or why it was turned down
+
+
+class Notes:
+    """The notes of one reading, kept only when someone asked to see them (`mailrouter
+    route`): the gateway itself never holds them, so they cost it nothing."""
+
+    __slots__ = ("enabled", "items")
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.items: list[Note] = []
+
+    def add(self, item: str, accepted: bool, value: str, where: str, why: str) -> None:
+        if self.enabled:
+            self.items.append(Note(item, accepted, value, where, why))

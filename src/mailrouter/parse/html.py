@@ -32,13 +32,12 @@ _BLOCK = frozenset(
     "footer center blockquote form fieldset figure main nav aside caption".split()
 )
 _SKIP = frozenset("style script head title xml template noscript svg object".split())
-_HISTORY_IDS = frozenset(
-    ("divrplyfwdmsg", "appendonsend", "mail-editor-reference-message-container")
-)
+_HISTORY_IDS = ("divrplyfwdmsg", "appendonsend", "mail-editor-reference-message-container")
 _HISTORY_CLASSES = ("gmail_quote", "moz-cite-prefix", "yahoo_quoted", "outlookmessageheader")
 _SPACE = re.compile(r"[ \t\r\n\f\u00a0\u200b]+")
 _SPACES = re.compile(r" {2,}")
-# ASCII letters only, so offsets in the lowered copy are offsets in the markup.
+# ASCII letters only, so offsets in the lowered copy are offsets in the markup (rarely needed:
+# str.lower keeps the length of nearly every text).
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 
@@ -142,16 +141,12 @@ def html_to_text(markup: str, notes: list[str] | None = None) -> str:
     if root is None:
         return ""
     out = _Writer()
-    quote_depth = 0
     stack: list[tuple[int, LexborNode]] = [(_ENTER, root)]
     while stack:
         step, node = stack.pop()
         tag = node.tag
         if step == _LEAVE:
-            if tag == "blockquote":
-                quote_depth -= 1
-                out.newline()
-            elif tag == "tr":
+            if tag == "tr":
                 out.close_row()
             elif tag == "table":
                 out.close_table()
@@ -159,19 +154,17 @@ def html_to_text(markup: str, notes: list[str] | None = None) -> str:
                 out.newline()
             continue
         if tag == "-text":
-            if quote_depth == 0:
-                out.text(node.text_content or "")
+            out.text(node.text_content or "")
             continue
         if tag is None or tag.startswith("-") or tag in _SKIP or ":" in tag:
             continue  # comments, doctype, <o:p> and other Office namespaces
-        if tag in ("div", "blockquote", "span") and _starts_history(node):
-            break
         if tag == "br":
             out.newline(always=True)
             continue
         if tag == "blockquote":
-            quote_depth += 1
-        elif tag == "tr":
+            out.newline()  # quoted history: its words are not this message's
+            continue
+        if tag == "tr":
             out.open_row()
         elif tag in ("td", "th"):
             out.open_cell()
@@ -191,7 +184,9 @@ def _history_start(markup: str) -> int | None:
     """Where the first reply/forward marker's tag starts: a marker inside a tag (an id or
     class attribute), not one in a style sheet. String searches only, so this is cheap on
     any input."""
-    lower = markup.lower() if markup.isascii() else markup.translate(_ASCII_LOWER)
+    lower = markup.lower()
+    if len(lower) != len(markup):  # a character that lower-cases to two: keep offsets
+        lower = markup.translate(_ASCII_LOWER)
     first: int | None = None
     for marker in _MARKUP_MARKERS:
         at = lower.find(marker)
@@ -205,14 +200,3 @@ def _history_start(markup: str) -> int | None:
                 break
             at = lower.find(marker, at + 1)
     return first
-
-
-def _starts_history(node: LexborNode) -> bool:
-    attributes = node.attributes
-    if not attributes:
-        return False
-    ident = attributes.get("id")
-    if ident and ident.lower() in _HISTORY_IDS:
-        return True
-    classes = attributes.get("class")
-    return bool(classes) and any(marker in classes.lower() for marker in _HISTORY_CLASSES)

@@ -76,10 +76,20 @@ def find_text_part(
         if ctype != "multipart/alternative":
             return hit  # mixed, related, signed…: the first readable part is the body
         found.append(hit)
-    readable = [decoded for decoded in map(_decoded, found) if decoded.payload.strip()]
-    tables = [p for p in readable if p.ctype == "text/html" and _has_table(p.payload)]
-    plain = [p for p in readable if p.ctype == "text/plain"]
-    return (tables or plain or readable or found or [None])[0]
+    # Quoted-printable keeps "<table" as it is, so only base64 needs decoding to look.
+    for part in found:
+        if part.ctype == "text/html":
+            seen = _decoded(part) if part.encoding == "base64" else part
+            if _has_table(seen.payload):
+                return _decoded(seen)
+    readable: list[TextPart] = []
+    for part in found:
+        decoded = _decoded(part)
+        if decoded.payload.strip():
+            if decoded.ctype == "text/plain":
+                return decoded
+            readable.append(decoded)
+    return (readable or found or [None])[0]
 
 
 def split_parts(body: bytes, boundary: bytes) -> list[bytes]:

@@ -26,6 +26,9 @@ _PAREN = re.compile(r"\s*[(\[][^)\]]*[)\]]?")
 _TRAIL = re.compile(r"[\s,.:;\-–—]+$")
 _MARKS = ".'’-"
 _TWO_CAPITALS = re.compile(r"[A-Z\u00c0-\u00de\u0100-\u017f]{2}")
+# A word of two or more capitals (Latin letters), as a first look for a marked surname.
+_CAPITAL = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f"
+_CAPS_WORD = re.compile(rf"(?<![^\W\d_])[{_CAPITAL}][{_CAPITAL}'’\-]+(?![^\W\d_])")
 # Prose: words (with inner apostrophes, hyphens and full stops; letters and digits together
 # make one word, so a postcode's "DY1" is no name), and single marks.
 _TOKEN = re.compile(r"\w+(?:['’.\-]\w+)*\.?|[^\w\s]")
@@ -60,8 +63,24 @@ class Phrase(NamedTuple):
     officer: bool  # a rank stood before it ("PC 2210 ASHWORTH")
 
 
-def tokenize(text: str) -> list[Token]:
-    return [Token(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+def may_hold_capitals(text: str, words: NameWords) -> bool:
+    """Whether `text` holds a word in capitals that may be a surname ("IDPC" and "CPS" are
+    not): a cheap test before reading it word by word for `marked_names`."""
+    return any(
+        m.group(0).lower().replace("’", "").replace("'", "") not in words.never
+        for m in _CAPS_WORD.finditer(text)
+    )
+
+
+def capital_words(text: str) -> list[str]:
+    """The words of two or more capitals in `text` ("R v BAILEY and DOYLE")."""
+    return _CAPS_WORD.findall(text)
+
+
+def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
+    """The words and marks of text[start:end], with offsets in `text`."""
+    found = _TOKEN.finditer(text, start, len(text) if end is None else end)
+    return [Token(m.group(0), m.start(), m.end()) for m in found]
 
 
 # --- labelled values --------------------------------------------------------------------------
@@ -118,10 +137,10 @@ def _field_tokens(text: str, words: NameWords) -> list[str]:
         word = raw.strip(",;:")
         if not word:
             continue
-        key = _key(word)
+        key = word.lower().replace("'", "").rstrip(".")
         if not out and key in words.titles:
             continue
-        if not _FIELD_TOKEN.match(word) or (key in words.never and not _is_initial(word)):
+        if (key in words.never and not _is_initial(word)) or not _FIELD_TOKEN.match(word):
             break
         out.append(word)
         if len(out) == MAX_NAME_WORDS:

@@ -31,10 +31,10 @@ from mailrouter.parse.date_roles import (
 )
 from mailrouter.parse.dates import resolve_hearing
 from mailrouter.parse.defendants import Limits, read_defendants
-from mailrouter.parse.evidence import Note
+from mailrouter.parse.evidence import Notes
 from mailrouter.parse.history import split_history
 from mailrouter.parse.mime import MessageView
-from mailrouter.parse.people import tokenize
+from mailrouter.parse.people import capital_words
 from mailrouter.parse.text import fold
 from mailrouter.parse.vocabulary import CueKind, LabelKind, Vocabulary
 
@@ -56,7 +56,7 @@ class RequestFacts:
     missing: list[str] = field(default_factory=list)
     details: dict[str, str] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
-    notes: list[Note] = field(default_factory=list)
+    notes: Notes = field(default_factory=lambda: Notes(False))
     subject_folded: str = ""
     body_folded: str = ""
 
@@ -86,8 +86,12 @@ def read_request(
     vocabulary: Vocabulary,
     today: dt.date,
     limits: Limits = DEFAULT_LIMITS,
+    *,
+    explain: bool = False,
 ) -> RequestFacts:
-    facts = RequestFacts()
+    """What the message says of each required item. With `explain`, also notes of what was
+    read and turned down, for `mailrouter route`."""
+    facts = RequestFacts(notes=Notes(explain))
     signer = _display_name(view.from_values[0]) if view.from_values else ""
     parts = split_history(view.body, signer)
     if parts.cut:
@@ -99,7 +103,7 @@ def read_request(
         view.subject,
         blocks,
         texts,
-        find_date_roles(blocks, texts, gazetteer),
+        find_date_roles(blocks, texts, vocabulary, gazetteer),
         subject_dates(view.subject, vocabulary, gazetteer),
     )
     # Fold each text once: the court reader and the keyword lists share it.
@@ -119,22 +123,23 @@ def read_request(
 
 def _read_urn(facts: RequestFacts, message: _Message, forces: frozenset[str]) -> None:
     in_subject = urns.scan_urns(message.subject, forces)
+    # The body's URNs: a labelled one ("URN: …") if any, else any in its text.
     labelled = " \n".join(b.text for b in message.blocks if b.kind is LabelKind.URN)
     body_text = " \n".join(b.text for b in message.blocks)
-    in_body = urns.scan_urns(labelled, forces) if labelled else None
-    if in_body is None or not in_body.urns:
-        in_body = urns.scan_urns(body_text, forces)
+    body_urns = urns.scan_urns(labelled, forces, near_misses=False).urns if labelled else []
+    if not body_urns:
+        body_urns = urns.scan_urns(body_text, forces, near_misses=False).urns
     if len(in_subject.urns) == 1:
         facts.urn = in_subject.urns[0]
-        facts.notes.append(Note("urn", True, facts.urn, "subject", "a URN's shape and force code"))
-        others = [u for u in in_body.urns if u != facts.urn]
+        facts.notes.add("urn", True, facts.urn, "subject", "a URN's shape and force code")
+        others = [u for u in body_urns if u != facts.urn]
         if others:
             facts.urn_ambiguous = True
             facts.reasons.append(
                 f"the subject's URN {facts.urn} differs from the URN {others[0]} given in the "
                 "body; a person should check which case this is"
             )
-            facts.notes.append(Note("urn", False, others[0], "body", "contradicts the subject"))
+            facts.notes.add("urn", False, others[0], "body", "contradicts the subject")
             return
         facts.reasons.append(f"URN {facts.urn} (from the subject)")
         return
@@ -142,17 +147,18 @@ def _read_urn(facts: RequestFacts, message: _Message, forces: frozenset[str]) ->
         facts.urn_ambiguous = True
         facts.reasons.append(f"two different URNs in the subject: {', '.join(in_subject.urns)}")
         return
-    if len(in_body.urns) == 1:
-        facts.urn = in_body.urns[0]
+    if len(body_urns) == 1:
+        facts.urn = body_urns[0]
         facts.reasons.append(f"URN {facts.urn} (from the body; the subject has none)")
-        facts.notes.append(Note("urn", True, facts.urn, "body", "a URN's shape and force code"))
+        facts.notes.add("urn", True, facts.urn, "body", "a URN's shape and force code")
         return
-    if len(in_body.urns) > 1:
+    if len(body_urns) > 1:
         facts.urn_ambiguous = True
         facts.reasons.append(
-            f"several URNs in the body and none in the subject: {', '.join(in_body.urns)}"
+            f"several URNs in the body and none in the subject: {', '.join(body_urns)}"
         )
         return
+    in_body = urns.scan_urns(labelled or body_text, forces)
     facts.missing.append("urn")
     near = in_subject.near_misses or in_body.near_misses
     unknown = in_subject.unknown_forces or in_body.unknown_forces
@@ -173,21 +179,24 @@ def _read_urn(facts: RequestFacts, message: _Message, forces: frozenset[str]) ->
 
 def _read_court(facts: RequestFacts, message: _Message, gazetteer: Gazetteer) -> None:
     court_values = [fold(b.text) for b in message.blocks if b.kind is LabelKind.COURT]
-    # Where the body talks about the hearing, a town alone names its court ("listed in
-    # Birmingham on 15 January"): the hearing's own value and the sentences that date it.
-    hearing_blocks = {f.block for f in message.findings if f.role is Role.HEARING}
-    hearing_blocks.update(
-        index
-        for index, text in enumerate(message.texts)
-        if any(cue.kind is CueKind.HEARING for cue in text.cues)
-    )
-    context = [
-        fold(message.blocks[i].text)
-        for i in sorted(hearing_blocks)
-        if message.blocks[i].kind in (None, LabelKind.HEARING)
-    ]
+
+    def hearing_context() -> list[str]:
+        """Where the body talks about the hearing, a town alone names its court ("listed in
+        Birmingham on 15 January"): the hearing's own value and the sentences that date it."""
+        blocks = {f.block for f in message.findings if f.role is Role.HEARING}
+        blocks.update(
+            index
+            for index, text in enumerate(message.texts)
+            if any(cue.kind is CueKind.HEARING for cue in text.cues)
+        )
+        return [
+            fold(message.blocks[i].text)
+            for i in sorted(blocks)
+            if message.blocks[i].kind in (None, LabelKind.HEARING)
+        ]
+
     finding: CourtFinding = gazetteer.resolve(
-        facts.subject_folded, court_values, facts.body_folded, context
+        facts.subject_folded, court_values, facts.body_folded, hearing_context
     )
     facts.court_status = finding.status
     facts.reasons.append(finding.reason)
@@ -228,9 +237,9 @@ def _read_defendants(
         subject_surnames=_capitalised_words(message.subject),
         today=today,
         limits=limits,
+        notes=facts.notes,
     )
     facts.defendants = reading.defendants
-    facts.notes.extend(reading.notes)
     named = [d for d in reading.defendants if d.name]
     if not named:
         facts.missing.append("defendant_name")
@@ -273,9 +282,7 @@ def _display_name(from_value: str) -> str:
 
 def _capitalised_words(subject: str) -> frozenset[str]:
     """Surnames a subject marks in capitals ("R v BAILEY and DOYLE"), folded."""
-    return frozenset(
-        t.text.casefold() for t in tokenize(subject) if t.text.isupper() and len(t.text) > 1
-    )
+    return frozenset(word.casefold() for word in capital_words(subject))
 
 
 # --- hearing date ------------------------------------------------------------------------------
@@ -296,7 +303,7 @@ def _read_hearing(facts: RequestFacts, message: _Message, births: set[int], toda
             continue
         if not today <= date <= horizon:
             why = "is in the past" if date < today else "is years ahead"
-            facts.notes.append(Note("hearing_date", False, date.isoformat(), where, why))
+            facts.notes.add("hearing_date", False, date.isoformat(), where, why)
             continue
         in_subject = finding.block < 0
         ranked.append((-(finding.strength - (1 if in_subject else 0)), order, date, finding))
@@ -308,14 +315,12 @@ def _read_hearing(facts: RequestFacts, message: _Message, births: set[int], toda
         if finding.block < 0:
             kind = "subject"
         facts.reasons.append(f"hearing date from the {kind}")
-        facts.notes.append(
-            Note(
-                "hearing_date",
-                True,
-                date.isoformat(),
-                _where(message, finding),
-                f"a hearing by '{finding.cue}'",
-            )
+        facts.notes.add(
+            "hearing_date",
+            True,
+            date.isoformat(),
+            _where(message, finding),
+            f"a hearing by '{finding.cue}'",
         )
         return
     labelled = [b for b in message.blocks if b.kind is LabelKind.HEARING]
@@ -325,14 +330,12 @@ def _read_hearing(facts: RequestFacts, message: _Message, births: set[int], toda
         if date is not None and finding is not None:
             facts.hearing_date = date
             facts.reasons.append("hearing date: the one future date in a message about a hearing")
-            facts.notes.append(
-                Note(
-                    "hearing_date",
-                    True,
-                    date.isoformat(),
-                    _where(message, finding),
-                    "the only future date, in a message about a hearing",
-                )
+            facts.notes.add(
+                "hearing_date",
+                True,
+                date.isoformat(),
+                _where(message, finding),
+                "the only future date, in a message about a hearing",
             )
             return
     facts.missing.append("hearing_date")
@@ -379,14 +382,12 @@ def _read_nature(facts: RequestFacts, message: _Message, vocabulary: Vocabulary)
     for block in message.blocks:
         if block.kind is LabelKind.NATURE:
             if vocabulary.is_empty_value(block.text.strip(" .-:")):
-                facts.notes.append(
-                    Note("nature", False, block.text, block.where(), "the label is empty")
-                )
+                facts.notes.add("nature", False, block.text, block.where(), "the label is empty")
                 continue
             facts.nature = _short(block.text)
             facts.reasons.append("nature of request from the labelled field")
-            facts.notes.append(
-                Note("nature", True, facts.nature, block.where(), f"labelled '{block.label}'")
+            facts.notes.add(
+                "nature", True, facts.nature, block.where(), f"labelled '{block.label}'"
             )
             return
     # Otherwise the first sentence that asks for something; failing that, the first that
@@ -420,7 +421,7 @@ def _read_nature(facts: RequestFacts, message: _Message, vocabulary: Vocabulary)
     if word:
         facts.nature = word
         facts.reasons.append("nature of request from the subject")
-        facts.notes.append(Note("nature", True, word, "subject", "a request word"))
+        facts.notes.add("nature", True, word, "subject", "a request word")
         return
     facts.missing.append("nature")
     facts.details["nature"] = "The message does not say what is being asked for."
@@ -429,7 +430,7 @@ def _read_nature(facts: RequestFacts, message: _Message, vocabulary: Vocabulary)
 def _take_nature(facts: RequestFacts, block: Block, why: str) -> None:
     facts.nature = _short(block.text)
     facts.reasons.append("nature of request from the text of the body")
-    facts.notes.append(Note("nature", True, facts.nature, block.where(), why))
+    facts.notes.add("nature", True, facts.nature, block.where(), why)
 
 
 def _short(text: str) -> str:

@@ -27,6 +27,7 @@ _LABELLED = re.compile(
     re.IGNORECASE,
 )
 _SEPARATORS = re.compile(r"[\s./-]+")
+_FIVE_DIGITS = re.compile(r"\d{5}")
 _VALID = re.compile(r"^\d\d[A-Z][A-Z0-9]\d{7}$")
 
 
@@ -45,7 +46,11 @@ def is_urn(value: str, forces: Container[str]) -> bool:
     return bool(_VALID.match(compact)) and compact[:2] in forces
 
 
-def scan_urns(text: str, forces: Container[str]) -> UrnScan:
+def scan_urns(text: str, forces: Container[str], *, near_misses: bool = True) -> UrnScan:
+    """The URNs in `text`; with `near_misses`, also what a label offers as a URN that is not
+    one (looked for only when there is no URN)."""
+    if _FIVE_DIGITS.search(text) is None and not near_misses:
+        return UrnScan([], [], [])  # a URN has a five-digit serial
     urns: list[str] = []
     unknown: list[str] = []
     spans: list[tuple[int, int]] = []
@@ -59,7 +64,7 @@ def scan_urns(text: str, forces: Container[str]) -> UrnScan:
         if compact not in urns:
             urns.append(compact)
     near: list[str] = []
-    lowered = text.lower() if not urns else ""  # near misses only matter without a URN
+    lowered = text.lower() if near_misses and not urns else ""  # only without a URN
     if "ref" in lowered or "urn" in lowered:
         for m in _LABELLED.finditer(text):
             start = m.start("value")

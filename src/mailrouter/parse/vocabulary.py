@@ -59,6 +59,8 @@ class Cue(NamedTuple):
 
 
 _LABEL_CACHE_SIZE = 4096
+_UNKNOWN = object()
+_FIRST_WORD = re.compile(r"[^\W_]+")
 _MAX_LABEL_WORDS = 6
 _PLURAL = re.compile(r"\((?:s|es)\)", re.IGNORECASE)  # "Forename(s)", "Defendant(s)"
 # Words that join the phrases of a label without changing what it says.
@@ -77,9 +79,11 @@ class Vocabulary:
     subject_request_regex: re.Pattern[str] | None
     empty_values: frozenset[str]  # folded: "tbc", "n a", "see below"
     names: NameWords
+    date_label_starts: frozenset[str]  # the first words of date-of-birth and hearing labels
     _label_cache: dict[str, tuple[LabelKind | None, bool]] = field(
         default_factory=dict, compare=False
     )
+    _cue_cache: dict[str, CueKind | None] = field(default_factory=dict, compare=False)
 
     # --- labels ----------------------------------------------------------------------------
 
@@ -134,11 +138,23 @@ class Vocabulary:
         if self.cue_regex is None:
             return []
         out: list[Cue] = []
+        cache = self._cue_cache
         for m in self.cue_regex.finditer(lowered):
-            kind = self.cue_kinds.get(fold(m.group(1)).strip())
+            phrase = m.group(1)
+            kind = cache.get(phrase, _UNKNOWN)
+            if kind is _UNKNOWN:
+                kind = self.cue_kinds.get(fold(phrase).strip())
+                if len(cache) >= _LABEL_CACHE_SIZE:
+                    cache.clear()
+                cache[phrase] = kind
             if kind is not None:
-                out.append(Cue(m.start(1), m.end(1), kind, m.group(1)))
+                out.append(Cue(m.start(1), m.end(1), kind, phrase))  # type: ignore[arg-type]
         return out
+
+    def may_start_date_label(self, word: str) -> bool:
+        """Whether `word` can begin a date-of-birth or hearing label ("DOB", "Next")."""
+        first = _FIRST_WORD.search(word.lower())
+        return first is not None and first.group(0) in self.date_label_starts
 
     # --- requests --------------------------------------------------------------------------
 
@@ -218,6 +234,11 @@ def build_vocabulary(spec: Reader) -> tuple[Vocabulary, list[Problem]]:
         pointer_regex=text_phrase_regex(pointers),
         subject_request_regex=phrase_regex(subject),
         empty_values=frozenset(empty),
+        date_label_starts=frozenset(
+            phrase.split()[0]
+            for phrase, kind in labels.items()
+            if kind in (LabelKind.DOB, LabelKind.HEARING)
+        ),
         # The words of client cues ("represent", "instructed") are never part of a name either.
         names=NameWords(
             words["titles"],
