@@ -10,13 +10,13 @@ A name counts only where evidence anchors it, strongest first:
    WALKER's hearing"); it counts on its own only when nothing stronger is found, or when the
    subject names the same surname.
 
-Court towns, words that are never names, police officers ("PC 2210 ASHWORTH") and the
-sender's own name are turned down, with the reason kept for `mailrouter route`. Each date of
-birth then pairs with the name written with it (the same value, line or table row), else the
-nearest name before it that has none, else the nearest after. Mentions of one person ("Mr
-KOWALCZYK", "Łukasz KOWALCZYK") merge. A prose name without a date of birth, in a message
-whose other defendants have theirs, is someone else mentioned (a co-accused, a witness) and
-is left out.
+Court towns, words that are never names, police officers ("PC 2210 ASHWORTH"), other people
+("the complainant, Anne COLE") and the sender's own name are turned down, with the reason
+kept for `mailrouter route`. Each date of birth then pairs with the name written with it
+(the same value, line or table row), else the nearest name before it that has none, else the
+nearest after. Mentions of one person ("Mr KOWALCZYK", "Łukasz KOWALCZYK") merge. A prose
+name without a date of birth, in a message whose other defendants have theirs, is someone
+else mentioned (a co-accused, a witness) and is left out.
 """
 
 from __future__ import annotations
@@ -35,12 +35,14 @@ from mailrouter.parse.evidence import Notes
 from mailrouter.parse.people import (
     NameWords,
     Phrase,
+    is_caps,
     marked_names,
     may_hold_capitals,
     name_after,
     name_before,
     split_names,
     tokenize,
+    word_key,
 )
 from mailrouter.parse.vocabulary import CueKind, LabelKind
 
@@ -244,13 +246,19 @@ def _prose_names(
         tokens = tokenize(text, cue.end, cue.end + _REACH)
         offer(name_after(text, tokens, 0, words), ANCHORED, f"after '{cue.phrase}'", None)
     for finding in dated:
-        if finding.role is Role.BIRTH:
-            cue_first = 0 <= finding.cue_start < finding.mention.start
-            anchor = finding.cue_start if cue_first else finding.mention.start
+        phrase = None
+        if finding.role is Role.BIRTH and 0 <= finding.cue_start < finding.mention.start:
+            # "Van Minh NGUYEN dob 01/01/1998": the name before the cue.
+            anchor = finding.cue_start
             tokens = tokenize(text, max(0, anchor - _REACH), anchor)
             phrase = name_before(text, tokens, len(tokens), words)
-            offer(phrase, ANCHORED, "written before a date of birth", finding)
-        elif _plausible_dob(finding, today, limits):
+            if phrase is not None:
+                offer(phrase, ANCHORED, "written before a date of birth", finding)
+        if phrase is None and (
+            finding.role is Role.BIRTH or _plausible_dob(finding, today, limits)
+        ):
+            # "Jack HOLLAND – 28/02/1990", "DOB: SMITH, John, 09/11/2008": the name right
+            # before the date itself.
             anchor = finding.mention.start
             tokens = tokenize(text, max(0, anchor - _REACH), anchor)
             phrase = name_before(text, tokens, len(tokens), words)
@@ -266,7 +274,7 @@ def _marked_names(index: int, block: Block, context: _Context) -> list[Candidate
     if not may_hold_capitals(text, context.words):
         return out
     for phrase in marked_names(text, tokenize(text), context.words):
-        if phrase.officer or _refusal(phrase, MARKED, context) is not None:
+        if _refusal(phrase, MARKED, context) is not None:
             continue
         names = split_names(phrase.text, context.words)
         if not names:
@@ -294,17 +302,19 @@ def _adjacent(text: str, end: int, start: int) -> bool:
 
 def _refusal(phrase: Phrase, strength: int, context: _Context) -> str | None:
     """Why a name-shaped phrase in prose is not a defendant's name, or None."""
-    if phrase.officer:
+    if phrase.role == "officer":
         return "a police officer (a rank stands before the name)"
+    if phrase.role == "other":
+        return "someone other than the defendant (a complainant, witness or relative)"
     words = phrase.text.replace(",", " ").split()
-    keys = [w.casefold().replace("’", "'").rstrip(".") for w in words]
+    keys = [word_key(w) for w in words]
     if all(context.gazetteer.is_place(_fold_word(k)) or k in context.words.never for k in keys):
         return "names a court or a place, not a person"
     if " ".join(keys) == context.signer or (
         len(keys) >= 2 and context.signer.endswith(" ".join(keys[-2:]))
     ):
         return "the sender's own name"
-    if len(words) == 1 and not phrase.titled and not words[0].isupper():
+    if len(words) == 1 and not phrase.titled and not is_caps(words[0]):
         return "a single word with no title or capitals to mark it as a surname"
     return None
 

@@ -4,7 +4,8 @@ SURNAME (DESIGN §4, §4a point 3).
 "SMITH, John" and "John Smith" both become "John SMITH"; "Mary-Jane SMITH-JONES", "Seán
 O'BRIEN", "Stuart McALLISTER" and "Carmen DE LA CRUZ" keep their accents, apostrophes, hyphens,
 particles and the writer's capitals. The words that are never part of a name, the titles
-dropped before one and the ranks that mark a police officer come from the vocabulary
+dropped before one, the ranks that mark a police officer and the words for other people
+("complainant", "witness") come from the vocabulary
 (routing_rules/reader.yaml), never from this module.
 
 Two ways in:
@@ -25,6 +26,7 @@ _FIELD_TOKEN = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’.\-])*$")
 _PAREN = re.compile(r"\s*[(\[][^)\]]*[)\]]?")
 _TRAIL = re.compile(r"[\s,.:;\-–—]+$")
 _MARKS = ".'’-"
+_MC_CAPS = re.compile(r"^Ma?c[A-Z\u00c0-\u00de]{2}[^a-z]*$")
 _TWO_CAPITALS = re.compile(r"[A-Z\u00c0-\u00de\u0100-\u017f]{2}")
 # A word of two or more capitals (Latin letters), as a first look for a marked surname.
 _CAPITAL = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f"
@@ -47,6 +49,7 @@ class NameWords(NamedTuple):
     particles: frozenset[str]
     ranks: frozenset[str]
     never: frozenset[str]
+    others: frozenset[str]  # words for people who are not the defendant
 
 
 class Token(NamedTuple):
@@ -60,7 +63,8 @@ class Phrase(NamedTuple):
     start: int  # offsets in the text scanned
     end: int
     titled: bool  # a title stood before it ("Mr")
-    officer: bool  # a rank stood before it ("PC 2210 ASHWORTH")
+    role: str  # "officer" after a rank ("PC 2210 ASHWORTH"), "other" after a word for
+    # someone else ("the complainant, Anne COLE"), "" otherwise
 
 
 def may_hold_capitals(text: str, words: NameWords) -> bool:
@@ -124,7 +128,7 @@ def _surname_first(first: str, second: str, words: NameWords) -> bool:
     if not (1 <= len(head) <= 3 and 1 <= len(tail) <= 3):
         return False
     named = [t for t in head if _key(t) not in words.particles]  # "ap GRIFFITH", "de la CRUZ"
-    if named and all(_is_caps(t) for t in named) and not all(_is_caps(t) for t in tail):
+    if named and all(is_caps(t) for t in named) and not all(is_caps(t) for t in tail):
         return True
     return len(named) == 1
 
@@ -175,17 +179,17 @@ def name_after(text: str, tokens: list[Token], at: int, words: NameWords) -> Phr
             word == ","
             and not comma
             and last >= first
-            and all(_is_caps(tokens[i].text) for i in range(first, last + 1))
+            and all(is_caps(tokens[i].text) for i in range(first, last + 1))
             and k + 1 < count
             and _is_capitalised(tokens[k + 1].text)
-            and not _is_caps(tokens[k + 1].text)
+            and not is_caps(tokens[k + 1].text)
         ):
             comma, k = True, k + 1  # "PARKES, Lee Anthony"
             continue
         break
     if last < first:
         return None
-    return _phrase(text, tokens, first, last, titled, officer=False)
+    return _phrase(text, tokens, first, last, titled, role="")
 
 
 def name_before(text: str, tokens: list[Token], at: int, words: NameWords) -> Phrase | None:
@@ -204,7 +208,7 @@ def name_before(text: str, tokens: list[Token], at: int, words: NameWords) -> Ph
         if _prose_name_word(tokens, k, words, lower_case=lower_case) and not word.endswith(
             _POSSESSIVE
         ):
-            if comma and not _is_caps(word):
+            if comma and not is_caps(word):
                 break  # before the comma only the surname, in capitals
             k -= 1
             continue
@@ -213,8 +217,8 @@ def name_before(text: str, tokens: list[Token], at: int, words: NameWords) -> Ph
             and not comma
             and k < last
             and k > 0
-            and _is_caps(tokens[k - 1].text)
-            and not any(_is_caps(tokens[i].text) for i in range(k + 1, last + 1))
+            and is_caps(tokens[k - 1].text)
+            and not any(is_caps(tokens[i].text) for i in range(k + 1, last + 1))
         ):
             comma, k = True, k - 1  # "FARROW, Gemma" read backwards
             continue
@@ -230,8 +234,7 @@ def name_before(text: str, tokens: list[Token], at: int, words: NameWords) -> Ph
     titled = k >= 0 and _key(tokens[k].text) in words.titles
     if not titled and k >= 1 and tokens[k].text == "." and _key(tokens[k - 1].text) in words.titles:
         titled = True
-    officer = _after_rank(tokens, first, words)
-    return _phrase(text, tokens, first, last, titled, officer)
+    return _phrase(text, tokens, first, last, titled, _role_before(tokens, first, words))
 
 
 def marked_names(text: str, tokens: list[Token], words: NameWords) -> list[Phrase]:
@@ -240,14 +243,14 @@ def marked_names(text: str, tokens: list[Token], words: NameWords) -> list[Phras
     out: list[Phrase] = []
     k, count = 0, len(tokens)
     while k < count:
-        if not (_is_caps(tokens[k].text) and _prose_name_word(tokens, k, words)):
+        if not (is_caps(tokens[k].text) and _prose_name_word(tokens, k, words)):
             k += 1
             continue
         last = k
         while (
             last + 1 < count
             and not tokens[last].text.endswith(_POSSESSIVE)
-            and _is_caps(tokens[last + 1].text)
+            and is_caps(tokens[last + 1].text)
             and _prose_name_word(tokens, last + 1, words)
         ):
             last += 1
@@ -256,7 +259,7 @@ def marked_names(text: str, tokens: list[Token], words: NameWords) -> list[Phras
             first - 1 >= 0
             and first - k > -(MAX_NAME_WORDS - 1)
             and _is_capitalised(tokens[first - 1].text)
-            and not _is_caps(tokens[first - 1].text)
+            and not is_caps(tokens[first - 1].text)
             and _prose_name_word(tokens, first - 1, words)
         ):
             first -= 1
@@ -265,19 +268,19 @@ def marked_names(text: str, tokens: list[Token], words: NameWords) -> list[Phras
             before -= 1
         titled = before >= 0 and _key(tokens[before].text) in words.titles
         if first < k or titled:
-            officer = _after_rank(tokens, first, words)
-            out.append(_phrase(text, tokens, first, last, titled, officer))
+            role = _role_before(tokens, first, words)
+            out.append(_phrase(text, tokens, first, last, titled, role))
         k = last + 1
     return out
 
 
 def _phrase(
-    text: str, tokens: list[Token], first: int, last: int, titled: bool, officer: bool
+    text: str, tokens: list[Token], first: int, last: int, titled: bool, role: str
 ) -> Phrase:
     start, end = tokens[first].start, tokens[last].end
     if tokens[last].text.endswith(_POSSESSIVE):
         end -= 2
-    return Phrase(text[start:end], start, end, titled, officer)
+    return Phrase(text[start:end], start, end, titled, role)
 
 
 def _prose_name_word(
@@ -304,20 +307,29 @@ def _prose_name_word(
     return word[1:2] in ("'", "’") and word[2:3].isupper()
 
 
-def _after_rank(tokens: list[Token], first: int, words: NameWords) -> bool:
-    """ "PC 2210 ASHWORTH", "DC Tranter", "Sgt. 2210 Brennan": a rank within two tokens
-    before the name (numbers and full stops between)."""
+def _role_before(tokens: list[Token], first: int, words: NameWords) -> str:
+    """Who the words just before a name say the person is: "officer" for a rank ("PC 2210
+    ASHWORTH", "DC Tranter"), "other" for someone else ("the complainant, Anne COLE", "his
+    co-accused Dean COLE"), "" when they say nothing. Numbers, titles, marks and small words
+    between are passed over."""
     k = first - 1
     seen = 0
-    while k >= 0 and seen < 3:
-        text = tokens[k].text
-        if _key(text) in words.ranks:
-            return True
-        if not (text.isdigit() or text == "."):
-            return False
+    while k >= 0 and seen < 4:
+        key = _key(tokens[k].text)
+        if key in words.ranks:
+            return "officer"
+        if key in words.others:
+            return "other"
+        if not (key.isdigit() or key in _PASSED_OVER or key in words.titles):
+            return ""
         k -= 1
         seen += 1
-    return False
+    return ""
+
+
+_PASSED_OVER = frozenset(
+    ("", ",", ":", "-", "–", "(", "the", "his", "her", "their", "a", "our", "s")
+)
 
 
 # --- normalising ------------------------------------------------------------------------------
@@ -335,7 +347,7 @@ def normalise_name(
         # The writer's capitals mark the surname, at the end ("John SMITH") or at the start
         # ("SMITH John"); with no such mark, the last word is the surname, with any
         # particles before it ("Jan van der Berg").
-        caps = [_is_caps(t) for t in tokens]
+        caps = [is_caps(t) for t in tokens]
         tail = head = 0
         while tail < len(caps) and caps[-1 - tail]:
             tail += 1
@@ -354,7 +366,7 @@ def normalise_name(
         given = tokens
     if not surname or not _plausible(given + surname, words):
         return None
-    if given and all(_is_caps(t) or t.islower() for t in given):
+    if given and all(is_caps(t) or t.islower() for t in given):
         given = [_title(t) for t in given]  # "JOHN" and "john" both read as John
     family = " ".join(
         t if _marked(t) or (t.islower() and _key(t) in words.particles) else t.upper()
@@ -371,17 +383,23 @@ def _plausible(tokens: list[str], words: NameWords) -> bool:
     return any(len(t.strip(_MARKS)) >= 2 for t in tokens)
 
 
-def _key(word: str) -> str:
-    """A word as the vocabulary lists it (folded): lower case, no apostrophes, no full stop
-    at the end. Cheaper than parse.text.fold for the one word."""
+def word_key(word: str) -> str:
+    """A word as the vocabulary's name lists hold it: lower case, no apostrophes, no full
+    stop at the end ("O'Brien" is "obrien", "co-accused" stays "co-accused")."""
     return word.lower().replace("'", "").replace("’", "").rstrip(".")
 
 
-def _is_caps(token: str) -> bool:
-    """SMITH, O'BRIEN, WALKER's: at least two letters, all capitals."""
+_key = word_key
+
+
+def is_caps(token: str) -> bool:
+    """SMITH, O'BRIEN, WALKER's, McALLISTER: a surname written in capitals (a "Mc" or "Mac"
+    before the capitals, as Scots and Irish names are written, still counts)."""
     if token.endswith(_POSSESSIVE):
         token = token[:-2]
-    return token.isupper() and len(token.strip(_MARKS)) >= 2
+    if token.isupper():
+        return len(token.strip(_MARKS)) >= 2
+    return token[:1] == "M" and _MC_CAPS.match(token) is not None
 
 
 def _is_initial(token: str) -> bool:

@@ -63,7 +63,8 @@ def text_phrase_regex(phrases: Iterable[str]) -> re.Pattern[str] | None:
     if not trie:
         return None
     body = _text_branches(trie)
-    return re.compile(rf"(?<![^\W_])({body})(?![^\W_])")
+    # Whole words only, and not the tail of a hyphenated word ("accused" in "co-accused").
+    return re.compile(rf"(?<![^\W_])(?<!\w-)({body})(?![^\W_])")
 
 
 def _text_branches(node: dict[str, dict]) -> str:

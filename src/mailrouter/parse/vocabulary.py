@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
 
-from mailrouter.parse.people import NameWords
+from mailrouter.parse.people import NameWords, word_key
 from mailrouter.parse.phrases import phrase_regex, text_phrase_regex
 from mailrouter.parse.text import fold
 from mailrouter.rules.schema import Reader
@@ -62,6 +62,19 @@ _LABEL_CACHE_SIZE = 4096
 _UNKNOWN = object()
 _FIRST_WORD = re.compile(r"[^\W_]+")
 _MAX_LABEL_WORDS = 6
+_JOINED = re.compile(r"/|&|\band\b|\+", re.IGNORECASE)
+# Most particular first: a label naming two kinds of thing at once means the first listed.
+_PARTICULAR = [
+    LabelKind.OTHER,
+    LabelKind.URN,
+    LabelKind.DOB,
+    LabelKind.HEARING,
+    LabelKind.SURNAME,
+    LabelKind.FORENAMES,
+    LabelKind.COURT,
+    LabelKind.NATURE,
+    LabelKind.DEFENDANT,
+]
 _PLURAL = re.compile(r"\((?:s|es)\)", re.IGNORECASE)  # "Forename(s)", "Defendant(s)"
 # Words that join the phrases of a label without changing what it says.
 _JOINING_WORDS = frozenset("of the a an for in on to at and or his her their our your my".split())
@@ -113,11 +126,13 @@ class Vocabulary:
             return None, False
         best = 0
         kinds: set[LabelKind] = set()
+        every: set[LabelKind] = set()
         covered = sum(word in _JOINING_WORDS for word in words)
         for m in self.label_regex.finditer(folded):
             phrase = m.group(1)
             size = phrase.count(" ") + 1
             covered += size - sum(word in _JOINING_WORDS for word in phrase.split())
+            every.add(self.labels[phrase])
             if size > best:
                 best, kinds = size, {self.labels[phrase]}
             elif size == best:
@@ -127,9 +142,14 @@ class Vocabulary:
         if not kinds or covered < len(words) - (1 if len(words) > 1 else 0):
             return None, False
         extra = covered < len(words)
-        if LabelKind.OTHER in kinds:
-            return LabelKind.OTHER, extra
-        return (next(iter(kinds)) if len(kinds) == 1 else None), extra
+        # Two kinds joined ("Name/DOB", "Name and date of birth") label a value holding both:
+        # it is read as text. Otherwise the longest phrase decides, and on a tie the more
+        # particular kind, since one qualifies the other ("Client DOB", "Client ref").
+        if len(every - {LabelKind.OTHER}) > 1 and _JOINED.search(text):
+            return None, extra
+        if len(kinds) == 1:
+            return next(iter(kinds)), extra
+        return min(kinds, key=_PARTICULAR.index), extra
 
     # --- cues ------------------------------------------------------------------------------
 
@@ -221,7 +241,7 @@ def build_vocabulary(spec: Reader) -> tuple[Vocabulary, list[Problem]]:
     _collect(spec.request.empty, ("request", "empty"), "e", empty, problems, "empty")
 
     words: dict[str, frozenset[str]] = {}
-    for name in ("titles", "particles", "ranks", "never"):
+    for name in ("titles", "particles", "ranks", "never", "others"):
         words[name] = _single_words(getattr(spec.names, name), ("names", name), problems)
 
     vocabulary = Vocabulary(
@@ -244,7 +264,8 @@ def build_vocabulary(spec: Reader) -> tuple[Vocabulary, list[Problem]]:
             words["titles"],
             words["particles"],
             words["ranks"],
-            words["never"] | {word for phrase in client for word in phrase.split()},
+            words["never"] | {word_key(word) for phrase in client for word in phrase.split()},
+            words["others"],
         ),
     )
     return vocabulary, problems
@@ -276,7 +297,7 @@ def _single_words(
 ) -> frozenset[str]:
     out: set[str] = set()
     for index, entry in enumerate(entries):
-        word = fold(str(entry)).strip()
+        word = word_key(str(entry).strip())
         if not word or " " in word:
             problems.append(((*path, index), f"{entry!r} must be one word"))
             continue

@@ -292,6 +292,7 @@ class ReaderNames(Strict):
     titles: list[str] = []
     particles: list[str] = []
     ranks: list[str] = []
+    others: list[str] = []
     never: list[str] = []
 
 
