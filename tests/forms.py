@@ -81,24 +81,6 @@ class Person:
             return f"{self.given} {self.surname.title()}".replace("Mca", "McA")
         return f"{self.given} {self.surname}"
 
-    @property
-    def written(self) -> str:
-        if self.order == "surname-first":
-            return f"{self.surname}, {self.given}"
-        if self.order == "title":
-            return f"Mr {self.given} {self.surname}"
-        if self.order == "title-case" and " " not in self.surname:
-            return f"{self.given} {self.surname.title()}".replace("Mca", "McA")
-        return f"{self.given} {self.surname}"
-
-    @property
-    def reported(self) -> str:
-        """What the reader reports for `written`: given names then the surname, which comes
-        back in capitals even when written in title case (McAllister is MCALLISTER)."""
-        if self.order == "title-case" and " " not in self.surname:
-            return f"{self.given} {self.surname.upper()}"
-        return self.expected
-
 
 @dataclass(frozen=True)
 class Request:
@@ -113,9 +95,7 @@ class Request:
 def written_date(date: dt.date, form: str) -> str:
     """`date` the way a person writes it, day first."""
     month = MONTHS[date.month - 1]
-    suffix = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd", 31: "st"}.get(
-        date.day, "th"
-    )
+    suffix = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd", 31: "st"}.get(date.day, "th")
     return {
         "slash": f"{date:%d/%m/%Y}",
         "slash-short": f"{date.day}/{date.month}/{date:%Y}",

@@ -138,6 +138,57 @@ def test_html_entities_comments_and_styles() -> None:
     assert html_to_text(html) == "Tom &'sé"
 
 
+def test_html_white_space_is_collapsed_as_a_browser_shows_it() -> None:
+    html = "<p>application to vary bail – we ask the Crown\n   to consent</p><p>next</p>"
+    assert html_to_text(html) == "application to vary bail – we ask the Crown to consent\nnext"
+
+
+def test_html_table_rows_are_lines_of_cells() -> None:
+    html = (
+        "<table><tr><th>Defendant</th><th>DOB</th></tr>"
+        "<tr><td><p>Aaron</p><p>MILLS</p></td><td>12/07/1992</td></tr></table><p>Thanks</p>"
+    )
+    assert html_to_text(html) == "Defendant\tDOB\nAaron MILLS\t12/07/1992\nThanks"
+
+
+def test_a_layout_table_inside_a_cell_is_written_as_lines() -> None:
+    html = "<table><tr><td>Sig<table><tr><td>Logo</td><td>Name</td></tr></table></td></tr></table>"
+    assert html_to_text(html).split("\n") == ["Sig", "Logo\tName"]
+
+
+def test_an_outlook_blank_paragraph_is_a_blank_line() -> None:
+    html = "<p>Defendant</p><p>&nbsp;</p><p>John SMITH</p>\n\n<p>DOB</p>"
+    assert html_to_text(html) == "Defendant\n\nJohn SMITH\nDOB"
+
+
+def test_a_reply_marker_named_in_a_style_sheet_cuts_nothing() -> None:
+    html = "<style>.gmail_quote{margin:0}</style><p>new</p><div class=gmail_quote>old</div>"
+    assert html_to_text(html) == "new"
+
+
+def test_very_deep_markup_is_read_only_so_far() -> None:
+    notes: list[str] = []
+    text = html_to_text("<p>Defendant: John SMITH</p>" + "<div>" * 100_000 + "x", notes)
+    assert text.startswith("Defendant: John SMITH") and "x" not in text
+    assert notes == ["only the first part of a very long HTML body was read"]
+
+
+def test_an_html_alternative_with_a_table_is_read_before_the_plain(route: Decider) -> None:
+    plain = "Defendant\r\n\r\nDOB\r\n\r\nAaron MILLS\r\n\r\n12/07/1992\r\n"
+    html = (
+        "<table><tr><td>Defendant</td><td>DOB</td></tr>"
+        "<tr><td>Aaron MILLS</td><td>12/07/1992</td></tr></table>"
+        "<p>Hearing: 15/12/2026</p><p>Request: IDPC</p>"
+    )
+    body = (
+        f"--a\r\nContent-Type: text/plain\r\n\r\n{plain}\r\n"
+        f"--a\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable"
+        f"\r\n\r\n{html}\r\n--a--\r\n"
+    ).encode()
+    decision = route(body_bytes=body, content_type='multipart/alternative; boundary="a"')
+    assert decision.missing == [] and decision.defendants[0].name == "Aaron MILLS"
+
+
 def test_format_flowed(route: Decider) -> None:
     body = (
         "Defendant: John SMITH\r\nDOB: 01/02/1990\r\nHearing date: 15/12/2026\r\n"

@@ -172,7 +172,7 @@ def name_after(text: str, tokens: list[Token], at: int, words: NameWords) -> Phr
         if _prose_name_word(tokens, k, words):
             last = k
             k += 1
-            if word.endswith(_POSSESSIVE):
+            if word.endswith(_POSSESSIVE) or _ends_sentence(word):
                 break
             continue
         if (
@@ -205,8 +205,10 @@ def name_before(text: str, tokens: list[Token], at: int, words: NameWords) -> Ph
     while k >= 0 and last - k < MAX_NAME_WORDS:
         word = tokens[k].text
         lower_case = lower_case and word.islower()
-        if _prose_name_word(tokens, k, words, lower_case=lower_case) and not word.endswith(
-            _POSSESSIVE
+        if (
+            _prose_name_word(tokens, k, words, lower_case=lower_case)
+            and not word.endswith(_POSSESSIVE)
+            and not (k < last and _ends_sentence(word))
         ):
             if comma and not is_caps(word):
                 break  # before the comma only the surname, in capitals
@@ -280,6 +282,8 @@ def _phrase(
     start, end = tokens[first].start, tokens[last].end
     if tokens[last].text.endswith(_POSSESSIVE):
         end -= 2
+    elif _ends_sentence(tokens[last].text):
+        end -= 1
     return Phrase(text[start:end], start, end, titled, role)
 
 
@@ -300,7 +304,11 @@ def _prose_name_word(
     if _is_capitalised(word):
         return True
     if key in words.particles:
-        return k + 1 < len(tokens) and _is_capitalised(tokens[k + 1].text)
+        # "van der Berg": particles, then a capitalised word
+        after = k + 1
+        while after < len(tokens) and _key(tokens[after].text) in words.particles:
+            after += 1
+        return after < len(tokens) and _is_capitalised(tokens[after].text)
     if lower_case:
         return len(key) >= 2
     # "d'Souza": a lower-case prefix joined to a capitalised name by an apostrophe
@@ -400,6 +408,11 @@ def is_caps(token: str) -> bool:
     if token.isupper():
         return len(token.strip(_MARKS)) >= 2
     return token[:1] == "M" and _MC_CAPS.match(token) is not None
+
+
+def _ends_sentence(token: str) -> bool:
+    """ "Morning.", "SMITH.": a word with a full stop after it, other than an initial."""
+    return token.endswith(".") and not _is_initial(token) and "." not in token[:-1]
 
 
 def _is_initial(token: str) -> bool:
