@@ -59,6 +59,36 @@ def test_route_explains_in_words() -> None:
     assert "why:" in out
 
 
+def test_route_shows_what_was_read_and_why(tmp_path: Path) -> None:
+    body = (
+        "Dear Sir/Madam,\n\nDefendant: John SMITH\nDOB: 01/02/2031\n"
+        "The complainant, Anne COLE (DOB 01/01/1960), has withdrawn.\n"
+        "The hearing on 01/11/2026 was adjourned to 15/12/2026.\nRequest: IDPC\n\n"
+        "Kind regards\nA Solicitor\n"
+    )
+    eml = tmp_path / "case.eml"
+    eml.write_bytes(build_message(body=body))
+    out = run("route", "--now", "2026-11-23T10:00:00+00:00", str(eml)).stdout
+    read = out.split("  read:\n", 1)[1].split("  why:", 1)[0]
+    assert "+ defendant 'John SMITH' (body line 3, under 'Defendant'): labelled 'Defendant'" in read
+    assert "- defendant 'Anne COLE' (body line 5): someone other than the defendant" in read
+    assert "- born      '2031-02-01' (body line 4, under 'DOB'): gives an age of -5" in read
+    assert "- hearing   '2026-11-01' (body line 6): is in the past" in read
+    assert "+ hearing   '2026-12-15' (body line 6): a hearing by 'adjourned to'" in read
+    assert "+ nature    'IDPC' (body line 7, under 'Request'): labelled 'Request'" in read
+    # None of it reaches the JSON (and so the logs and the journal).
+    as_json = run("route", "--json", "--now", "2026-11-23T10:00:00+00:00", str(eml)).stdout
+    assert "Anne" not in as_json and "read" not in json.loads(as_json)
+
+
+def test_route_says_when_nothing_reads_as_an_item(tmp_path: Path) -> None:
+    eml = tmp_path / "case.eml"
+    eml.write_bytes(build_message(body="Dear Sir/Madam,\n\nPlease serve IDPC.\n"))
+    out = run("route", str(eml)).stdout
+    assert "- defendant nothing in the message reads as one" in out
+    assert "- born      nothing in the message reads as one" in out
+
+
 def test_route_reports_unreadable_file_and_continues(tmp_path: Path) -> None:
     good = CORPUS / "mags-idpc-plain.eml"
     result = run("route", "--json", str(tmp_path / "absent.eml"), str(good))
@@ -77,6 +107,7 @@ def test_route_with_invalid_rules(tmp_path: Path) -> None:
 def test_rules_check() -> None:
     result = run("rules", "check", str(RULES_DIR))
     assert result.returncode == 0 and "OK" in result.stdout
+    assert "reader vocabulary:" in result.stdout
 
 
 def test_rules_check_failure(tmp_path: Path) -> None:

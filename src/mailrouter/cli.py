@@ -343,10 +343,14 @@ def _queue_park(args: argparse.Namespace) -> int:
 def _rules_check(args: argparse.Namespace) -> int:
     directory = args.directory or default_rules_dir()
     ruleset = load_ruleset(directory)
+    vocabulary = ruleset.vocabulary
     print(
         f"{directory}: OK - {len(ruleset.rules)} rules, {len(ruleset.routes)} routes, "
         f"{len(ruleset.gazetteer.courts)} courts, {len(ruleset.keyword_lists)} keyword lists, "
-        f"{len(ruleset.forces)} force codes (fingerprint {ruleset.fingerprint})"
+        f"{len(ruleset.forces)} force codes (fingerprint {ruleset.fingerprint})\n"
+        f"  reader vocabulary: {len(vocabulary.labels)} label phrases, "
+        f"{len(vocabulary.cue_kinds)} cue phrases, {len(vocabulary.names.never)} words "
+        "that are never names"
     )
     return 0
 

@@ -23,6 +23,7 @@ or one list item), so that a name and a date of birth written together stay toge
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from typing import NamedTuple
 
 from mailrouter.parse.dates import has_date, starts_with_date
@@ -375,9 +376,19 @@ class _Segmenter:
         """A paragraph (lines of prose joined, since plain text wraps them) as sentences."""
         if not paragraph:
             return
-        text = " ".join(self.lines[i].strip() for i in paragraph)
+        parts = [self.lines[i].strip() for i in paragraph]
+        text = " ".join(parts)
+        starts: list[int] = []  # where each line begins in `text`
+        at = 0
+        for part in parts:
+            starts.append(at)
+            at += len(part) + 1
+        at = 0
         for sentence in split_sentences(text):
-            self._add_text(sentence, paragraph[0])
+            at = text.find(sentence, at)
+            line = paragraph[bisect_right(starts, at) - 1]  # the line the sentence starts on
+            self._add_text(sentence, line)
+            at += len(sentence)
 
 
 def split_sentences(text: str) -> list[str]:

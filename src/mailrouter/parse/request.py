@@ -200,6 +200,10 @@ def _read_court(facts: RequestFacts, message: _Message, gazetteer: Gazetteer) ->
     )
     facts.court_status = finding.status
     facts.reasons.append(finding.reason)
+    found = finding.status is Status.FOUND and finding.court is not None
+    value = finding.court.name if found and finding.court else ", ".join(finding.candidates)
+    where = "body" if "from the body" in finding.reason else "subject"
+    facts.notes.add("court", found, value or "-", where, finding.reason)
     if finding.status is Status.FOUND:
         facts.court = finding.court
     elif finding.status is not Status.AMBIGUOUS:
@@ -295,6 +299,11 @@ def _read_hearing(facts: RequestFacts, message: _Message, births: set[int], toda
     horizon = today + dt.timedelta(days=HEARING_HORIZON_DAYS)
     ranked: list[tuple[int, int, dt.date, DateFinding]] = []
     for order, finding in enumerate([*message.findings, *message.subject_findings]):
+        if finding.role is Role.EVENT and facts.notes.enabled:
+            date = resolve_hearing(finding.mention, today)
+            shown = date.isoformat() if date else "?"
+            why = f"another event, by '{finding.cue}'"
+            facts.notes.add("hearing_date", False, shown, _where(message, finding), why)
         if finding.role is not Role.HEARING:
             continue
         date = resolve_hearing(finding.mention, today)
