@@ -70,7 +70,7 @@ def test_rules_check_reports_reader_problems_by_file_and_line(tmp_path: Path) ->
 
 
 BODY_WITH_NEW_LABEL = (
-    "Dear Sir/Madam,\n\nPerson charged: John Smith\nDate of birth: 01/02/1990\n"
+    "Dear Sir/Madam,\n\nParty charged: John Smith\nDate of birth: 01/02/1990\n"
     "Hearing date: 15/12/2026\nRequest: IDPC\n\nRegards\nA Solicitor\n"
 )
 
@@ -79,7 +79,7 @@ def test_a_label_ops_add_is_read_without_code(route: Decider, tmp_rules: RulesMa
     before = route(body=BODY_WITH_NEW_LABEL)
     assert "defendant_name" in before.missing
     rules = tmp_rules(
-        {"reader.yaml": ("    - full name\n", "    - full name\n    - person charged\n")}
+        {"reader.yaml": ("    - full name\n", "    - full name\n    - party charged\n")}
     )
     after = route(body=BODY_WITH_NEW_LABEL, rules=rules)
     assert after.missing == [] and after.defendants[0].name == "John SMITH"

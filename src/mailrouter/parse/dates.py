@@ -30,8 +30,8 @@ _DATE = re.compile(
     # 01/02/1990, 1.2.90, 1-2-1990: the same separator twice (not straight after . / -)
     r"(?<=[^./-])(?P<nd>\d{1,2}) ?(?P<sep>[./-]) ?(?P<nm>\d{1,2}) ?(?P=sep) ?(?P<ny>\d{4}|\d{2})"
     r"(?![\w]|[./-]\d)"
-    # 1990-02-01
-    r"|(?<=[^./-])(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?![\w]|[./-]\d)"
+    # 1990-02-01, and 2026-12-11T10:00 as case management systems write it
+    r"|(?<=[^./-])(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?!(?!T\d)\w|[./-]\d)"
     # 1st (of) February 1990, 1 Feb 90, 18 December
     rf"|(?P<td>\d{{1,2}}){_ORDINAL}(?: of)?[ -]{{1,3}}(?P<tm>{_MONTH})\b\.?"
     r"(?:,? ?[ -]'?(?P<ty>\d{4}|\d{2})(?![\w]))?"
