@@ -237,3 +237,18 @@ def test_greeting_and_signature_are_not_the_request(route: Decider) -> None:
         "Kind regards\nA Solicitor\nPlease consider the environment before printing this email.\n"
     )
     assert route(body=body).missing == ["nature"]
+
+
+def test_reading_stops_after_a_long_letters_worth(route: Decider) -> None:
+    # A request's own words are a few hundred characters; 20,000 is a long letter. What
+    # comes after that is not read, and the reasons say so.
+    filler = "We set out the history of the matter at some length. " * 420
+    body = _body("Defendant: John SMITH", "DOB: 01/02/1990", filler,
+                 "Hearing date: 15/12/2026", "Request: IDPC")  # fmt: skip
+    decision = route(body=body)
+    assert decision.defendants[0].name == "John SMITH"
+    assert "hearing_date" in decision.missing
+    assert "only the first part of a very long message was read" in decision.reasons
+    short = route(body=_body("Defendant: John SMITH", "DOB: 01/02/1990", filler[:5000],
+                             "Hearing date: 15/12/2026", "Request: IDPC"))  # fmt: skip
+    assert short.missing == [] and not any("very long" in r for r in short.reasons)

@@ -63,10 +63,13 @@ _WEEKDAY_BEFORE = re.compile(
 )
 
 
-def find_dates(text: str) -> list[DateMention]:
-    found = _find_full_dates(text)
+def find_dates(text: str, limit: int = 200) -> list[DateMention]:
+    """The dates in `text`, the first `limit` of each kind at most."""
+    found = _find_full_dates(text, limit)
     short: list[DateMention] = []
     for m in _DAY_MONTH.finditer(text):
+        if len(short) >= limit:
+            break
         day, month = int(m.group("d")), int(m.group("m"))
         weekday = _WEEKDAY_BEFORE.search(text, max(0, m.start() - 12), m.start())
         if weekday is not None and 1 <= day <= 31 and 1 <= month <= 12:
@@ -76,9 +79,11 @@ def find_dates(text: str) -> list[DateMention]:
     return found
 
 
-def _find_full_dates(text: str) -> list[DateMention]:
+def _find_full_dates(text: str, limit: int) -> list[DateMention]:
     found: list[DateMention] = []
     for m in _DATE.finditer(" " + text):
+        if len(found) >= limit:
+            break
         # Groups: nd sep nm ny | iy im id | td tm ty | um ud uy
         nd, _, nm, ny, iy, im, iday, td, tm, ty, um, ud, uy = m.groups()
         if nd is not None:

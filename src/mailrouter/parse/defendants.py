@@ -48,6 +48,8 @@ from mailrouter.parse.vocabulary import CueKind, LabelKind
 
 FIELD, ANCHORED, MARKED = 3, 2, 1
 MAX_CANDIDATES = 40
+MAX_ANCHORS = 60
+_MARKED_READ = 4000  # characters of a block looked through for surnames in capitals
 _REACH = 120  # characters read either side of an anchor for the name beside it
 _JOINED = re.compile(r"^[\s,.)]*(?:;|&|\band\b)\s*", re.IGNORECASE)
 
@@ -94,6 +96,7 @@ class _Context:
     gazetteer: Gazetteer
     signer: str  # the sender's own name, folded
     subject_surnames: frozenset[str]
+    anchors: int = 0  # anchors read so far in the message
 
 
 def read_defendants(
@@ -134,6 +137,8 @@ def read_defendants(
         for index, block in enumerate(blocks):
             if block.kind in (None, LabelKind.NATURE):
                 candidates.extend(_marked_names(index, block, context))
+            if len(candidates) >= MAX_CANDIDATES:
+                break
     births = [f for f in findings if f.role is Role.BIRTH and f.block >= 0]
     _pair(candidates, births, blocks)
     chosen = _choose(_merge(candidates), notes)
@@ -242,6 +247,10 @@ def _prose_names(
         )
 
     # Each anchor reads only the words next to it: after a client cue, before a date of birth.
+    # A message reads at most MAX_ANCHORS of them (a real one has a handful).
+    budget = MAX_ANCHORS - context.anchors
+    cues, dated = cues[:budget], dated[: max(0, budget - len(cues))]
+    context.anchors += len(cues) + len(dated)
     for cue in cues:
         tokens = tokenize(text, cue.end, cue.end + _REACH)
         offer(name_after(text, tokens, 0, words), ANCHORED, f"after '{cue.phrase}'", None)
@@ -269,11 +278,11 @@ def _prose_names(
 
 def _marked_names(index: int, block: Block, context: _Context) -> list[Candidate]:
     """Names marked only by a surname in capitals ("Mr Tyrone WALKER's hearing")."""
-    text = block.text
+    text = block.text[:_MARKED_READ]
     out: list[Candidate] = []
     if not may_hold_capitals(text, context.words):
         return out
-    for phrase in marked_names(text, tokenize(text), context.words):
+    for phrase in marked_names(text, tokenize(text), context.words)[:MAX_CANDIDATES]:
         if _refusal(phrase, MARKED, context) is not None:
             continue
         names = split_names(phrase.text, context.words)

@@ -39,6 +39,9 @@ from mailrouter.parse.text import fold
 from mailrouter.parse.vocabulary import CueKind, LabelKind, Vocabulary
 
 MAX_NATURE_CHARS = 240
+MAX_READ_CHARS = 60_000  # of the body, looked at for where the sender's own words end
+MAX_CORE_CHARS = 20_000  # of the sender's own words, read at most
+MAX_CORE_LINES = 600
 HEARING_HORIZON_DAYS = 3 * 366  # a hearing more than this far ahead is not plausible
 
 __all__ = ["DEFAULT_LIMITS", "Limits", "RequestFacts", "read_request"]
@@ -93,11 +96,14 @@ def read_request(
     read and turned down, for `mailrouter route`."""
     facts = RequestFacts(notes=Notes(explain))
     signer = _display_name(view.from_values[0]) if view.from_values else ""
-    parts = split_history(view.body, signer)
+    parts = split_history(view.body[:MAX_READ_CHARS], signer)
     if parts.cut:
         facts.reasons.append("quoted or forwarded history below the newest message was not read")
     facts.reasons.extend(view.notes)
-    blocks = segment(parts.lines, parts.core_start, parts.core_end, vocabulary)
+    lines, core_end, shortened = _bounded(parts.lines, parts.core_start, parts.core_end)
+    if shortened:
+        facts.reasons.append("only the first part of a very long message was read")
+    blocks = segment(lines, parts.core_start, core_end, vocabulary)
     texts = read_blocks(blocks, vocabulary)
     message = _Message(
         view.subject,
@@ -108,7 +114,7 @@ def read_request(
     )
     # Fold each text once: the court reader and the keyword lists share it.
     facts.subject_folded = fold(view.subject)
-    facts.body_folded = fold(parts.core)
+    facts.body_folded = fold("\n".join(lines[parts.core_start : core_end]))
 
     _read_urn(facts, message, forces)
     _read_court(facts, message, gazetteer)
@@ -116,6 +122,21 @@ def read_request(
     _read_hearing(facts, message, births, today)
     _read_nature(facts, message, vocabulary)
     return facts
+
+
+def _bounded(lines: list[str], start: int, end: int) -> tuple[list[str], int, bool]:
+    """(the lines to read, where reading stops, whether that is short of the end): after
+    MAX_CORE_CHARS of the sender's own words (the last line cut short) or MAX_CORE_LINES
+    lines. A request's own words are a few hundred characters, a long letter a few thousand;
+    the bound keeps a hostile message from costing more than a long real one."""
+    size = 0
+    stop = min(end, start + MAX_CORE_LINES)
+    for index in range(start, stop):
+        size += len(lines[index]) + 1
+        if size > MAX_CORE_CHARS:
+            keep = len(lines[index]) - (size - MAX_CORE_CHARS)
+            return [*lines[:index], lines[index][: max(keep, 0)]], index + 1, True
+    return lines, stop, stop < end
 
 
 # --- URN ---------------------------------------------------------------------------------------
