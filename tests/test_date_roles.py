@@ -191,3 +191,16 @@ def test_a_relative_day_is_a_hearing_only_where_a_hearing_is_meant(route: Decide
     no_hearing = route(body=_body("Defendant: John SMITH", "DOB: 01/02/1990",
                                   "Please send it today."))  # fmt: skip
     assert no_hearing.hearing_date is None
+
+
+def test_a_day_and_month_alone_is_a_hearing_only_where_a_hearing_is_meant(
+    route: Decider,
+) -> None:
+    labelled = route(body=_body("Defendant: John SMITH", "DOB: 01/02/1990", "Hearing: 15/12",
+                                "Request: IDPC"))  # fmt: skip
+    assert labelled.hearing_date == dt.date(2026, 12, 15)
+    cued = route(body=_body("Client John SMITH dob 1/2/90, trial 22/3 at Walsall. Pls serve IDPC"))
+    assert cued.hearing_date == dt.date(2027, 3, 22)
+    pages = route(body=_body("Defendant: John SMITH", "DOB: 01/02/1990",
+                             "See paragraphs 11/12 of the MG5.", "Request: IDPC"))  # fmt: skip
+    assert pages.hearing_date is None

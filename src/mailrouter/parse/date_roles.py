@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from mailrouter.parse.blocks import Block
 from mailrouter.parse.court import Gazetteer
-from mailrouter.parse.dates import DateMention, find_dates, find_relative_days
+from mailrouter.parse.dates import DateMention, find_dates, find_day_months, find_relative_days
 from mailrouter.parse.text import fold
 from mailrouter.parse.vocabulary import Cue, CueKind, LabelKind, Vocabulary, lowered
 
@@ -107,6 +107,8 @@ def find_date_roles(
         if len(mentions) > 1 and text is _UNREAD:
             low = lowered(block.text)
             text = texts[index] = BlockText(low, vocabulary.cues(low))
+        if "/" in block.text or "." in block.text:
+            mentions = _merge(mentions, _day_months(block, text, mentions))
         for order, mention in enumerate(mentions):
             found.append(_classify(index, block, text, mentions, order, mention, gazetteer))
             if len(found) >= MAX_DATES:
@@ -128,6 +130,20 @@ def subject_dates(subject: str, vocabulary: Vocabulary, gazetteer: Gazetteer) ->
         _classify(-1, block, text, mentions, order, mention, gazetteer)
         for order, mention in enumerate(mentions[:MAX_DATES])
     ]
+
+
+def _day_months(block: Block, text: BlockText, dates: list[DateMention]) -> list[DateMention]:
+    """ "Hearing: 15/12", "trial 22/3": a day and month with no year, taken as a date where
+    the value is the hearing's or a hearing cue stands right before it."""
+    out: list[DateMention] = []
+    for mention in find_day_months(block.text):
+        if any(d.start <= mention.start < d.end for d in dates):
+            continue  # part of a full date, or a weekday's date already found
+        if (block.kind is LabelKind.HEARING and not dates) or any(
+            cue.kind is CueKind.HEARING and 0 <= mention.start - cue.end <= 4 for cue in text.cues
+        ):
+            out.append(mention)
+    return out
 
 
 def _merge(dates: list[DateMention], relative: list[DateMention]) -> list[DateMention]:

@@ -79,6 +79,19 @@ def find_dates(text: str, limit: int = 200) -> list[DateMention]:
     return found
 
 
+def find_day_months(text: str, limit: int = 20) -> list[DateMention]:
+    """Days and months written with no year ("15/12", "22.3"): no date on their own, but a
+    hearing where a hearing label or cue says so (parse.date_roles decides)."""
+    out: list[DateMention] = []
+    for m in _DAY_MONTH.finditer(text):
+        day, month = int(m.group("d")), int(m.group("m"))
+        if 1 <= day <= 31 and 1 <= month <= 12:
+            out.append(DateMention(day, month, None, 0, m.start(), m.end()))
+            if len(out) >= limit:
+                break
+    return out
+
+
 def _find_full_dates(text: str, limit: int) -> list[DateMention]:
     found: list[DateMention] = []
     for m in _DATE.finditer(" " + text):
