@@ -204,3 +204,12 @@ def test_a_day_and_month_alone_is_a_hearing_only_where_a_hearing_is_meant(
     pages = route(body=_body("Defendant: John SMITH", "DOB: 01/02/1990",
                              "See paragraphs 11/12 of the MG5.", "Request: IDPC"))  # fmt: skip
     assert pages.hearing_date is None
+
+
+def test_a_value_under_another_label_may_still_name_the_hearing(route: Decider) -> None:
+    bail = route(body=_body("Defendant: John SMITH", "DOB: 01/02/1990",
+                            "Bail: bailed to appear on 15/12/2026", "Request: IDPC"))  # fmt: skip
+    assert bail.hearing_date == dt.date(2026, 12, 15)
+    offence = route(body=_body("Defendant: John SMITH", "DOB: 01/02/1990",
+                               "Date of offence: 14/12/2026", "Request: IDPC"))  # fmt: skip
+    assert offence.hearing_date is None

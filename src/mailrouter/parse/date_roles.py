@@ -104,7 +104,7 @@ def find_date_roles(
         if "to" in block.text.lower():  # "today", "tomorrow"
             mentions = _merge(mentions, find_relative_days(block.text))
         text = texts[index]
-        if len(mentions) > 1 and text is _UNREAD:
+        if text is _UNREAD and (len(mentions) > 1 or (mentions and block.kind is LabelKind.OTHER)):
             low = lowered(block.text)
             text = texts[index] = BlockText(low, vocabulary.cues(low))
         if "/" in block.text or "." in block.text:
@@ -166,11 +166,16 @@ def _classify(
     role = _LABEL_ROLE.get(block.kind) if block.kind is not None else None
     if role is not None and order == 0:
         return DateFinding(mention, index, role, LABEL, block.label, -1)
-    if block.kind is LabelKind.OTHER:
-        return DateFinding(mention, index, Role.EVENT, LABEL, block.label, -1)
     start = mentions[order - 1].end if order else 0
     start = max(start, mention.start - _WINDOW)
     before = _cue_before(text, start, mention)
+    if block.kind is LabelKind.OTHER:
+        # "Date of offence: 14/07/2026" is another event; but "Bail: bailed to appear on
+        # 15/12/2026" names the hearing in a value of its own.
+        if before is not None and before.kind in (CueKind.HEARING, CueKind.BIRTH):
+            return DateFinding(mention, index, _CUE_ROLE[before.kind], CUE, before.phrase,
+                               before.start)  # fmt: skip
+        return DateFinding(mention, index, Role.EVENT, LABEL, block.label, -1)
     if before is not None:
         return DateFinding(mention, index, _CUE_ROLE[before.kind], CUE, before.phrase, before.start)
     if _court_before(block.text[start : mention.start], gazetteer):
