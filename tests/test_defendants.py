@@ -165,3 +165,18 @@ def test_name_before_a_date_of_birth(ruleset: Ruleset, text: str, expected: str 
     tokens = tokenize(text)
     phrase = name_before(text, tokens, len(tokens), ruleset.vocabulary.names)
     assert (phrase.text if phrase else None) == expected
+
+
+def test_a_name_all_in_capitals_takes_its_surname_from_the_subject(route: Decider) -> None:
+    body = _body("CLIENT NAME: O'CONNOR JAMIE", "CLIENT DOB: 03/06/1985", *REST)
+    decision = route("URN 20AB1234521 - Walsall MC - R v O'CONNOR", body)
+    assert [d.name for d in decision.defendants] == ["Jamie O'CONNOR"]
+
+
+def test_a_date_after_a_name_is_its_date_of_birth_though_a_cue_follows(route: Decider) -> None:
+    # "trial" is the next date's cue, not the date of birth's.
+    decision = route(body="Jamie O'Connor 03/06/85 - trial Walsall 11/12/26\nplease serve CCTV")
+    assert [(d.name, d.dob) for d in decision.defendants] == [
+        ("Jamie O'CONNOR", dt.date(1985, 6, 3))
+    ]
+    assert decision.hearing_date == dt.date(2026, 12, 11)

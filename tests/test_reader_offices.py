@@ -650,6 +650,57 @@ CASES = [
         },
     ),
     Case(
+        "word-letter-layout-table",
+        "Your ref: 20WS1234526 - R v O'CONNOR - Walsall Magistrates' Court",
+        "<html><body><table><tr><td>Our ref: SO/JO/123</td><td>Your ref: 20WS1234526</td><td>Date: 20 November 2026</td></tr></table><p>Dear Sirs</p><p><b>R v Jamie O'CONNOR (DOB 03/06/1985)</b></p><p><b>Walsall Magistrates' Court - Trial 11 December 2026</b></p><p>We act for the above-named defendant. We write to request disclosure of the 999 call and the CAD log, which are referred to in the MG6C.</p><p>Yours faithfully</p><p>Okafor Defence LLP</p></body></html>",
+        {
+            "action": "deliver",
+            "defendants": [("Jamie O'CONNOR", "1985-06-03")],
+            "hearing": "2026-12-11",
+        },
+        "text/html",
+    ),
+    Case(
+        "clerk-style",
+        "R v O'CONNOR - Walsall MC - 20WS1234526 - counsel's request",
+        "Good afternoon,\n\nI am the clerk to Mr Richard Hale of counsel, who appears for the defendant Jamie O'CONNOR (DOB 3.6.85) at the trial on 11 December 2026.\n\nCounsel asks that the Crown serve the BWV before the trial.\n\nKind regards\n\nMark Dyer\nSenior Clerk",
+        {
+            "action": "deliver",
+            "defendants": [("Jamie O'CONNOR", "1985-06-03")],
+            "hearing": "2026-12-11",
+        },
+    ),
+    Case(
+        "police-case-file",
+        "OFFICIAL - URN 20WS1234526 - Walsall MC - case file",
+        "Sir/Ma'am,\n\nDefendant(s): O'CONNOR, Jamie (DOB 03/06/1985)\nOffence(s): Theft from shop\nPlea: Not guilty\nTrial date: 11/12/2026, Walsall Magistrates' Court\nOIC: PC 1234 Hughes\n\nAction required: please review the file and advise on the upgrade.\n\nRegards\nPC 1234 Hughes",
+        {
+            "action": "deliver",
+            "defendants": [("Jamie O'CONNOR", "1985-06-03")],
+            "hearing": "2026-12-11",
+        },
+    ),
+    Case(
+        "paralegal-two-lines",
+        "20WS1234526 Walsall",
+        "Jamie O'Connor 03/06/85 - trial Walsall 11/12/26\nplease serve CCTV asap\nta\nKim",
+        {
+            "action": "deliver",
+            "defendants": [("Jamie O'CONNOR", "1985-06-03")],
+            "hearing": "2026-12-11",
+        },
+    ),
+    Case(
+        "reply-top-posted-with-details-below-in-own-words",
+        "RE: 20WS1234526 Walsall MC",
+        "Hi,\n\nSorry, details as requested:\n\nJamie O'CONNOR, 03/06/1985, next in court 11/12/2026.\n\nWe need the IDPC.\n\nThanks\nSam\n\nFrom: Magistrates Team\nSent: 20 November 2026 10:00\nTo: Sam\nSubject: 20WS1234526\n\nPlease send the defendant's date of birth.",
+        {
+            "action": "deliver",
+            "defendants": [("Jamie O'CONNOR", "1985-06-03")],
+            "hearing": "2026-12-11",
+        },
+    ),
+    Case(
         "witness-with-a-date-of-birth",
         "20CV1234526 Coventry MC",
         "We act for Liam BYRNE (DOB 14/02/1992), whose trial is on 15/12/2026. The complainant, Anne COLE (born 01/01/1960), has withdrawn. Please discontinue.\n\nRegards\nRaj",

@@ -180,8 +180,11 @@ def _classify(
         return DateFinding(mention, index, _CUE_ROLE[before.kind], CUE, before.phrase, before.start)
     if _court_before(block.text[start : mention.start], gazetteer):
         return DateFinding(mention, index, Role.HEARING, WEAK, "a court named before it", -1)
-    end = mentions[order + 1].start if order + 1 < len(mentions) else len(block.text)
+    following = mentions[order + 1] if order + 1 < len(mentions) else None
+    end = following.start if following is not None else len(block.text)
     after = _cue_after(text, mention, min(end, mention.end + _AFTER))
+    if after is not None and following is not None and _leads_to(text, after, following):
+        after = None  # "03/06/85 - trial Walsall 11/12/26": the cue is the next date's
     if after is not None:
         return DateFinding(mention, index, _CUE_ROLE[after.kind], CUE, after.phrase, after.start)
     # A later date under a date-of-birth label with no cue of its own is another date of
@@ -224,6 +227,13 @@ def _cue_after(text: BlockText, mention: DateMention, end: int) -> Cue | None:
             return cue
         break
     return None
+
+
+def _leads_to(text: BlockText, cue: Cue, following: DateMention) -> bool:
+    """Whether `cue` stands before `following` in the same clause, within its reach: then it
+    is that date's cue, not the one before it."""
+    between = text.lowered[cue.end : following.start]
+    return len(between) <= _WINDOW and not _CLAUSE_END.search(between)
 
 
 def _court_before(window: str, gazetteer: Gazetteer) -> bool:

@@ -142,7 +142,7 @@ def read_defendants(
     births = [f for f in findings if f.role is Role.BIRTH and f.block >= 0]
     _pair(candidates, births, blocks)
     chosen = _choose(_merge(candidates), notes)
-    return _finish(chosen, births, blocks, notes, today, limits)
+    return _finish(chosen, births, blocks, subject_surnames, notes, today, limits)
 
 
 # --- sources of names ---------------------------------------------------------------------------
@@ -430,6 +430,7 @@ def _finish(
     chosen: list[Candidate],
     births: list[DateFinding],
     blocks: list[Block],
+    subject_surnames: frozenset[str],
     notes: Notes,
     today: dt.date,
     limits: Limits,
@@ -439,8 +440,9 @@ def _finish(
     for candidate in chosen:
         dob = _checked_dob(candidate.dob, blocks, notes, today, limits)
         implausible = implausible or (candidate.dob is not None and dob is None)
-        notes.add("defendant_name", True, candidate.name, candidate.where, candidate.evidence)
-        defendants.append(Defendant(candidate.name, dob))
+        name = _subject_order(candidate.name, subject_surnames)
+        notes.add("defendant_name", True, name, candidate.where, candidate.evidence)
+        defendants.append(Defendant(name, dob))
     if not chosen and births:
         # A date of birth with no name beside it ("Our client, born 12/03/1990, …").
         finding = births[0]
@@ -448,6 +450,20 @@ def _finish(
         implausible = dob is None
         defendants.append(Defendant(None, dob))
     return Reading(defendants, implausible)
+
+
+def _subject_order(name: str, subject_surnames: frozenset[str]) -> str:
+    """A name written all in capitals ("O'CONNOR JAMIE") gives no sign which word is the
+    surname; if the subject names one of the given names as a surname ("R v O'CONNOR") and
+    not the last word, that word is the surname."""
+    parts = name.split()
+    if len(parts) < 2 or parts[-1].casefold() in subject_surnames:
+        return name
+    for part in parts[:-1]:
+        if part.casefold() in subject_surnames:
+            given = [p[:1] + p[1:].lower() if p.isupper() else p for p in parts if p != part]
+            return " ".join([*given, part.upper()])
+    return name
 
 
 def _checked_dob(
