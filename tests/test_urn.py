@@ -104,3 +104,25 @@ def test_missing_urn_bounce_explains_near_miss(route: Decider) -> None:
     decision = route("URN 20BW553126 - Birmingham MC - R v MORTON")
     assert decision.action is Action.BOUNCE and decision.missing == ["urn"]
     assert "10 characters" in decision.details["urn"]
+
+
+def test_a_urn_the_body_gives_as_the_cases_contradicts_the_subject(route: Decider) -> None:
+    rest = "Defendant: John SMITH\nDOB: 01/02/1990\nHearing: 15/12/2026\nRequest: IDPC\n"
+    labelled = route("URN 20WS1234526 Walsall MC", "URN: 20WS7654326\n" + rest)
+    said = route("URN 20WS1234526 Walsall MC", rest + "The correct URN is 20WS 76543 26.\n")
+    assert labelled.action is Action.HOLD and said.action is Action.HOLD
+    assert any("differs from the URN 20WS7654326" in r for r in labelled.reasons)
+
+
+def test_a_urn_mentioned_in_passing_is_no_contradiction(route: Decider) -> None:
+    body = (
+        "Defendant: John SMITH\nDOB: 01/02/1990\nHearing: 15/12/2026\n"
+        "Request: please link this case to 20WS7654326, his other matter.\n"
+    )
+    assert route("URN 20WS1234526 Walsall MC", body).action is Action.DELIVER
+
+
+def test_the_same_urn_in_the_body_is_no_contradiction(route: Decider) -> None:
+    body = "The correct URN is 20WS 12345 26, as above.\nDefendant: John SMITH\nDOB: 01/02/1990\n"
+    decision = route("URN 20WS1234526 Walsall MC", body + "Hearing: 15/12/2026\nRequest: IDPC\n")
+    assert decision.action is Action.DELIVER

@@ -153,7 +153,13 @@ def _read_urn(facts: RequestFacts, message: _Message, forces: frozenset[str]) ->
     if len(in_subject.urns) == 1:
         facts.urn = in_subject.urns[0]
         facts.notes.add("urn", True, facts.urn, "subject", "a URN's shape and force code")
-        others = [u for u in body_urns if u != facts.urn]
+        # Only a URN the body gives as the case's contradicts the subject ("URN: …", "the
+        # correct URN is …"); one mentioned in passing ("linked to …") does not.
+        given = []
+        if body_urns:
+            given = urns.scan_urns(labelled, forces, near_misses=False).urns if labelled else []
+            given += urns.presented_urns(body_text, forces)
+        others = [u for u in given if u != facts.urn]
         if others:
             facts.urn_ambiguous = True
             facts.reasons.append(

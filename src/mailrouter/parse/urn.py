@@ -26,6 +26,10 @@ _LABELLED = re.compile(
     r"(?P<value>[A-Za-z0-9][A-Za-z0-9 ./-]{5,24}[A-Za-z0-9])",
     re.IGNORECASE,
 )
+_PRESENTED = re.compile(
+    r"\b(?:urn|ref(?:erence)?|case (?:no|number))s?\b[^\n]{0,24}?" + _URN.pattern,
+    re.IGNORECASE,
+)
 _SEPARATORS = re.compile(r"[\s./-]+")
 _FIVE_DIGITS = re.compile(r"\d{5}")
 _VALID = re.compile(r"^\d\d[A-Z][A-Z0-9]\d{7}$")
@@ -44,6 +48,20 @@ def normalise(text: str) -> str:
 def is_urn(value: str, forces: Container[str]) -> bool:
     compact = normalise(value)
     return bool(_VALID.match(compact)) and compact[:2] in forces
+
+
+def presented_urns(text: str, forces: Container[str]) -> list[str]:
+    """URNs the text presents as the case's URN: a URN or reference word shortly before it
+    ("URN 20AB1234521", "the correct URN is 20AB 12345 21", "Your ref: …"); a URN-shaped
+    number mentioned in passing ("linked to 20AB7654321") is not one."""
+    if _FIVE_DIGITS.search(text) is None:
+        return []
+    out: list[str] = []
+    for m in _PRESENTED.finditer(text):
+        compact = "".join(m.group(1, 2, 3, 4)).upper()
+        if compact[:2] in forces and compact not in out:
+            out.append(compact)
+    return out
 
 
 def scan_urns(text: str, forces: Container[str], *, near_misses: bool = True) -> UrnScan:
