@@ -4,9 +4,9 @@ A clerk reads a request by its layout before its words. So does the reader: the 
 newest part (parse.history) becomes a list of blocks, each either a labelled value or a
 sentence, whatever way the sender laid it out:
 
-- `Label: value` lines, with a colon, a tab, " - ", "=" or "|" after the label, or a date label
-  followed directly by its date ("DOB 01/02/1990"); several on one line split apart
-  ("Defendant: A SMITH; DOB: 01/02/1990");
+- `Label: value` lines, with a colon, a tab, " - ", "=", "|" or the spaces that line up a
+  plain-text form after the label, or a date label followed directly by its date ("DOB
+  01/02/1990"); several on one line split apart ("Defendant: A SMITH; DOB: 01/02/1990");
 - a label alone on a line with its value on the next (Word and Outlook forms, and the plain
   text Outlook writes for a two-column table);
 - table rows (cells separated by tabs, as parse.html writes HTML tables and as Outlook's plain
@@ -60,10 +60,6 @@ class Block(NamedTuple):
     text: str  # the value, or the sentence
     line: int  # where the text is: an index into the newest part's lines
     group: int  # blocks of one table row, one line or one list item share a group
-
-    @property
-    def is_field(self) -> bool:
-        return self.kind is not None
 
     def where(self) -> str:
         place = f"body line {self.line + 1}"

@@ -7,8 +7,8 @@ A name counts only where evidence anchors it, strongest first:
 2. in prose: right after a client cue ("we act for", "R v", "Re:"), or right before a date of
    birth ("Van Minh NGUYEN dob …");
 1. a surname the writer marked in capitals, after a title or a given name ("Mr Tyrone
-   WALKER's hearing"); it counts on its own only when nothing stronger is found, or when the
-   subject names the same surname.
+   WALKER's hearing"): looked for only when nothing above names anyone (a surname the
+   subject also names counts as 2).
 
 Court towns, words that are never names, police officers ("PC 2210 ASHWORTH"), other people
 ("the complainant, Anne COLE") and the sender's own name are turned down, with the reason
@@ -160,7 +160,11 @@ def _field_names(
     FOSTER, DOB 02/05/1999"; "Jack HOLLAND – 28/02/1990")."""
     out: list[Candidate] = []
     evidence = f"labelled '{block.label}'"
-    dated = [f for f in in_block if f.role is Role.BIRTH or _plausible_dob(f, today, limits)]
+    dated = [
+        f
+        for f in in_block
+        if f.role is Role.BIRTH or (f.role is Role.NONE and _plausible_dob(f, today, limits))
+    ]
     at = 0
     for finding in dated:
         cut = finding.mention.start

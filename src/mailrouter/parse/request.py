@@ -321,43 +321,40 @@ def _capitalised_words(subject: str) -> frozenset[str]:
 
 def _read_hearing(facts: RequestFacts, message: _Message, births: set[int], today: dt.date) -> None:
     """The hearing: the strongest evidence wins (a label, then a cue word, then a court named
-    before a date); then the subject's date; and last, the one future date left in a message
-    about a hearing."""
+    before a date), the body's before the subject's, the first written among equals; and
+    last, the one future date left in a message about a hearing."""
     horizon = today + dt.timedelta(days=HEARING_HORIZON_DAYS)
-    ranked: list[tuple[int, int, dt.date, DateFinding]] = []
+    best: tuple[int, int] | None = None  # (rank, order): lower is better
+    chosen: tuple[dt.date, DateFinding] | None = None
     for order, finding in enumerate([*message.findings, *message.subject_findings]):
         if finding.role is Role.EVENT and facts.notes.enabled:
             date = resolve_hearing(finding.mention, today)
-            shown = date.isoformat() if date else "?"
             why = f"another event, by '{finding.cue}'"
+            shown = date.isoformat() if date else "?"
             facts.notes.add("hearing_date", False, shown, _where(message, finding), why)
         if finding.role is not Role.HEARING:
             continue
         date = resolve_hearing(finding.mention, today)
-        where = _where(message, finding)
         if date is None:
             continue
         if not today <= date <= horizon:
             why = "is in the past" if date < today else "is years ahead"
-            facts.notes.add("hearing_date", False, date.isoformat(), where, why)
+            facts.notes.add("hearing_date", False, date.isoformat(), _where(message, finding), why)
             continue
-        in_subject = finding.block < 0
-        ranked.append((-(finding.strength - (1 if in_subject else 0)), order, date, finding))
-    if ranked:
-        _, _, date, finding = min(ranked, key=lambda r: (r[0], r[1]))
+        # A subject's date counts as one step weaker than the same evidence in the body.
+        rank = (-finding.strength + (1 if finding.block < 0 else 0), order)
+        if best is None or rank < best:
+            best, chosen = rank, (date, finding)
+    if chosen is not None:
+        date, finding = chosen
         facts.hearing_date = date
-        source = "subject" if finding.block < 0 else "body"
-        kind = "labelled field" if finding.strength == LABEL else f"text of the {source}"
         if finding.block < 0:
-            kind = "subject"
-        facts.reasons.append(f"hearing date from the {kind}")
-        facts.notes.add(
-            "hearing_date",
-            True,
-            date.isoformat(),
-            _where(message, finding),
-            f"a hearing by '{finding.cue}'",
-        )
+            source = "subject"
+        else:
+            source = "labelled field" if finding.strength == LABEL else "text of the body"
+        facts.reasons.append(f"hearing date from the {source}")
+        why = f"a hearing by '{finding.cue}'"
+        facts.notes.add("hearing_date", True, date.isoformat(), _where(message, finding), why)
         return
     labelled = [b for b in message.blocks if b.kind is LabelKind.HEARING]
     if not labelled:
