@@ -58,7 +58,9 @@ PRACTITIONER_FORMS = {
 @pytest.mark.parametrize("written", PRACTITIONER_FORMS, ids=PRACTITIONER_FORMS)
 def test_practitioner_forms(ruleset: Ruleset, written: str) -> None:
     name, court_type = PRACTITIONER_FORMS[written]
-    finding = ruleset.gazetteer.resolve(fold(f"URN 20AB1234521 - {written} - R v SMITH"), [], " ")
+    finding = ruleset.gazetteer.resolve(
+        fold(f"URN 20AB1234521 - {written} - R v SMITH"), [], lambda: " "
+    )
     assert finding.status is Status.FOUND, finding.reason
     assert finding.court is not None
     assert (finding.court.name, finding.court.type) == (name, court_type)
@@ -80,7 +82,7 @@ def test_every_bundled_alias_resolves(ruleset: Ruleset) -> None:
     # found, closed, or (for a building two courts share) ambiguous between them.
     failures = []
     for written, name in _every_alias(ruleset):
-        finding = ruleset.gazetteer.resolve(fold(f"{written} - R v SMITH"), [], " ")
+        finding = ruleset.gazetteer.resolve(fold(f"{written} - R v SMITH"), [], lambda: " ")
         ok = (
             (finding.court is not None and finding.court.name == name)
             or (finding.status is Status.CLOSED and name in finding.reason)

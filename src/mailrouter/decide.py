@@ -46,15 +46,22 @@ def decide(
     settings = ruleset.settings
 
     def read() -> tuple[RequestFacts, tuple[str, ...]]:
+        limits = Limits(settings.min_defendant_age, settings.max_defendant_age)
         request = read_request(
-            view,
-            ruleset.gazetteer,
-            ruleset.forces,
-            ruleset.vocabulary,
-            today,
-            Limits(settings.min_defendant_age, settings.max_defendant_age),
+            view, ruleset.gazetteer, ruleset.forces, ruleset.vocabulary, today, limits,
             explain=explain,
-        )
+        )  # fmt: skip
+        alternative = view.html_alternative() if request.missing else None
+        if alternative is not None:
+            # The plain text left something missing; the HTML beside it holds a table, which
+            # the plain rendering may have scrambled. Read it too and keep the fuller reading.
+            other = read_request(
+                alternative, ruleset.gazetteer, ruleset.forces, ruleset.vocabulary, today,
+                limits, explain=explain,
+            )  # fmt: skip
+            if len(other.missing) < len(request.missing):
+                other.reasons.append("read from the HTML version, whose table the plain lost")
+                request = other
         tags: list[str] = []
         if is_urgent(request.hearing_date, today, settings.urgent_within_working_days):
             tags.append("urgent")

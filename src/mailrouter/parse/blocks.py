@@ -41,6 +41,8 @@ _ORDINAL = re.compile(r"\s*(?:[(#]\s*\d{1,2}\s*\)?|\d{1,2})$")
 # After a label the vocabulary knows: a spaced dash, "=", "|", or the spaces that line up a
 # plain-text form ("Defendant        Liam BYRNE").
 _DASH_SEP = re.compile(r"\s[-–—]\s|[=|]|\s{2,}")
+_SEPARATOR_MARKS = ("-", "–", "—", "=", "|", "  ")  # a cheap look before _DASH_SEP
+_LIST_MARKS = frozenset("*•·▪◦‣⁃>-(0123456789o")
 _NOT_LABELS = frozenset(("http", "https", "mailto", "cid"))  # "https://…" is no label
 _NOT_IN_LABEL = frozenset("?!;,")
 _WORD = re.compile(r"\S+")
@@ -111,7 +113,7 @@ class _Segmenter:
 
     def _field_line(self, index: int, line: str) -> bool:
         """Read `line` as label and value if it is one; False when it is prose."""
-        body = _LIST_PREFIX.sub("", line, count=1).strip("* ")
+        body = _without_list_mark(line)
         split = self._split_label(body)
         if split is None:
             return False
@@ -139,7 +141,8 @@ class _Segmenter:
             if _looks_like_label(label) and label.lower() not in _NOT_LABELS:
                 value = body[colon + 1 :].strip(" *\t")
                 return label, vocabulary.label(_without_ordinal(label)), value
-        dash = _DASH_SEP.search(body, 0, MAX_LABEL_CHARS + 3)
+        head = body[: MAX_LABEL_CHARS + 3]
+        dash = _DASH_SEP.search(head) if any(mark in head for mark in _SEPARATOR_MARKS) else None
         if dash is not None:
             label = body[: dash.start()].strip(" *")
             kind = vocabulary.label(_without_ordinal(label), alone=True) if label else None
@@ -216,7 +219,7 @@ class _Segmenter:
         return True
 
     def _is_label_line(self, text: str) -> bool:
-        body = _LIST_PREFIX.sub("", text, count=1).strip("* ")
+        body = _without_list_mark(text)
         split = self._split_label(body)
         return split is not None and split[1] is not None
 
@@ -403,6 +406,14 @@ def split_sentences(text: str) -> list[str]:
     if tail:
         out.append(tail)
     return [sentence for sentence in out if sentence]
+
+
+def _without_list_mark(line: str) -> str:
+    """`line` without a bullet or number in front ("- ", "1. ", "a) ") or bold marks."""
+    first = line[:1]
+    if first in _LIST_MARKS or (first.islower() and line[1:2] in ".)"):
+        line = _LIST_PREFIX.sub("", line, count=1)
+    return line.strip("* ")
 
 
 def _looks_like_label(label: str) -> bool:

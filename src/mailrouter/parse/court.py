@@ -198,15 +198,16 @@ class Gazetteer:
         self,
         subject: str,
         court_fields: list[str],
-        body: str,
+        body: Callable[[], str],
         hearing_context: Callable[[], Iterable[str]] = tuple,
     ) -> CourtFinding:
         """The court named by a message; every text is folded (parse.text.fold). The subject
         and labelled court values may name a court by its town alone, and so may the body's
         sentences about the hearing (`hearing_context`: "listed in Birmingham on …");
         elsewhere in the body only a court named outright counts (bodies mention towns for
-        every other reason: addresses, firm names, DX numbers). The body is read only when
-        the subject does not settle the court on its own."""
+        every other reason: addresses, firm names, DX numbers). The body and the hearing's
+        sentences are given as functions: they are read only when the subject does not
+        settle the court on its own."""
         named, hints = self.mentions(subject, bare_places=True)
         for value in court_fields:
             more, _ = self.mentions(value, bare_places=True)
@@ -215,7 +216,7 @@ class Gazetteer:
             found = self._pick(named, [], hints, "subject")
             if found.status is not Status.AMBIGUOUS:
                 return found
-        in_body, body_hints = self.mentions(body, bare_places=False)
+        in_body, body_hints = self.mentions(body(), bare_places=False)
         for text in hearing_context():
             more, _ = self.mentions(text, bare_places=True)
             in_body.extend(m for m in more if not m.explicit)

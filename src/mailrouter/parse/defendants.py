@@ -50,7 +50,11 @@ FIELD, ANCHORED, MARKED = 3, 2, 1
 MAX_CANDIDATES = 40
 MAX_ANCHORS = 60
 _MARKED_READ = 4000  # characters of a block looked through for surnames in capitals
-_REACH = 120  # characters read either side of an anchor for the name beside it
+_REACH = 120  # characters read before a date of birth for the name beside it
+_NAME_REACH = 80  # characters read after a client cue: a name is six words at most
+_NEXT_WORD = re.compile(r"[\s:,\-–—]*(\w+)")
+# Lower-case words a name may follow after a client cue ("client is John SMITH", "mr smith").
+_MAY_LEAD = frozenset(("is", "was", "named", "called", "namely", "mr", "mrs", "ms", "miss"))
 _JOINED = re.compile(r"^[\s,.)]*(?:;|&|\band\b)\s*", re.IGNORECASE)
 
 
@@ -64,10 +68,17 @@ class Candidate:
     name: str  # "Given SURNAME"
     strength: int
     evidence: str
-    where: str
+    block: Block  # where it was read
     order: tuple[int, int]  # (block, offset): reading order
-    group: int
     dob: DateFinding | None = None
+
+    @property
+    def group(self) -> int:
+        return self.block.group
+
+    @property
+    def where(self) -> str:
+        return self.block.where()
 
     @property
     def surname(self) -> str:
@@ -172,9 +183,7 @@ def _field_names(
             cut = finding.cue_start
         names = split_names(block.text[at:cut], context.words)
         for offset, name in enumerate(names):
-            out.append(
-                Candidate(name, FIELD, evidence, block.where(), (index, at + offset), block.group)
-            )
+            out.append(Candidate(name, FIELD, evidence, block, (index, at + offset)))
         if len(names) == 1:
             out[-1].dob = finding
         at = finding.mention.end
@@ -185,9 +194,7 @@ def _field_names(
         joined = _JOINED.match(rest)
         rest = rest[joined.end() :] if joined else ""
     for offset, name in enumerate(split_names(rest, context.words)):
-        out.append(
-            Candidate(name, FIELD, evidence, block.where(), (index, at + offset), block.group)
-        )
+        out.append(Candidate(name, FIELD, evidence, block, (index, at + offset)))
     return out
 
 
@@ -207,11 +214,7 @@ def _surname_fields(
             free.remove(given)
         value = f"{block.text}, {blocks[given].text}" if given is not None else block.text
         for name in split_names(value, words)[:1]:
-            out.append(
-                Candidate(
-                    name, FIELD, "surname and forenames", block.where(), (index, 0), block.group
-                )
-            )
+            out.append(Candidate(name, FIELD, "surname and forenames", block, (index, 0)))
     return out
 
 
@@ -224,10 +227,12 @@ def _prose_names(
     today: dt.date,
     limits: Limits,
 ) -> list[Candidate]:
-    text = block.text
-    words = context.words
     cues = [cue for cue in context.texts[index].cues if cue.kind is CueKind.CLIENT]
     dated = [f for f in in_block if f.role in (Role.BIRTH, Role.NONE)]
+    if not cues and not dated:
+        return []  # nothing here anchors a name
+    text = block.text
+    words = context.words
     found: dict[tuple[int, int], Candidate] = {}
 
     def offer(phrase: Phrase | None, strength: int, evidence: str, dob: DateFinding | None) -> None:
@@ -241,14 +246,13 @@ def _prose_names(
             return
         refusal = _refusal(phrase, strength, context)
         if refusal is not None:
-            notes.add("defendant_name", False, phrase.text, block.where(), refusal)
+            if notes.enabled:
+                notes.add("defendant_name", False, phrase.text, block.where(), refusal)
             return
         names = split_names(phrase.text, words)
         if not names:
             return
-        found[key] = Candidate(
-            names[0], strength, evidence, block.where(), (index, phrase.start), block.group, dob
-        )
+        found[key] = Candidate(names[0], strength, evidence, block, (index, phrase.start), dob)
 
     # Each anchor reads only the words next to it: after a client cue, before a date of birth.
     # A message reads at most MAX_ANCHORS of them (a real one has a handful).
@@ -256,7 +260,10 @@ def _prose_names(
     cues, dated = cues[:budget], dated[: max(0, budget - len(cues))]
     context.anchors += len(cues) + len(dated)
     for cue in cues:
-        tokens = tokenize(text, cue.end, cue.end + _REACH)
+        first = _NEXT_WORD.match(text, cue.end)
+        if first is None or (first.group(1).islower() and first.group(1) not in _MAY_LEAD):
+            continue  # "act for both defendants": no name follows, no need to read on
+        tokens = tokenize(text, cue.end, cue.end + _NAME_REACH)
         offer(name_after(text, tokens, 0, words), ANCHORED, f"after '{cue.phrase}'", None)
     for finding in dated:
         phrase = None
@@ -299,9 +306,8 @@ def _marked_names(index: int, block: Block, context: _Context) -> list[Candidate
                 names[0],
                 ANCHORED if confirmed else MARKED,
                 "a surname in capitals" + (", also in the subject" if confirmed else ""),
-                block.where(),
+                block,
                 (index, phrase.start),
-                block.group,
             )
         )
     return out
@@ -445,7 +451,8 @@ def _finish(
         dob = _checked_dob(candidate.dob, blocks, notes, today, limits)
         implausible = implausible or (candidate.dob is not None and dob is None)
         name = _subject_order(candidate.name, subject_surnames)
-        notes.add("defendant_name", True, name, candidate.where, candidate.evidence)
+        if notes.enabled:
+            notes.add("defendant_name", True, name, candidate.where, candidate.evidence)
         defendants.append(Defendant(name, dob))
     if not chosen and births:
         # A date of birth with no name beside it ("Our client, born 12/03/1990, …").
@@ -479,7 +486,7 @@ def _checked_dob(
 ) -> dt.date | None:
     if finding is None:
         return None
-    where = blocks[finding.block].where()
+    where = blocks[finding.block].where() if notes.enabled else ""
     dob = resolve_dob(finding.mention, today)
     if dob is None:
         notes.add("dob", False, _raw(finding, blocks), where, "not a whole date")
@@ -494,8 +501,9 @@ def _checked_dob(
             f"gives an age of {age}, outside {limits.min_age} to {limits.max_age - 1}",
         )
         return None
-    cue = f"'{finding.cue}'" if finding.cue else "its place beside the name"
-    notes.add("dob", True, dob.isoformat(), where, f"a date of birth by {cue}")
+    if notes.enabled:
+        cue = f"'{finding.cue}'" if finding.cue else "its place beside the name"
+        notes.add("dob", True, dob.isoformat(), where, f"a date of birth by {cue}")
     return dob
 
 

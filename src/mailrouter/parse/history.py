@@ -24,6 +24,7 @@ _SENT_LINE = re.compile(r"^\*?(?:sent|date):\*?\s", re.IGNORECASE)
 _WROTE = re.compile(r"\bwrote:$", re.IGNORECASE)
 _ON_LINE = re.compile(r"^on\s", re.IGNORECASE)
 _MOBILE_SIGNATURE = re.compile(r"^sent from my \w+", re.IGNORECASE)
+_HISTORY_HINTS = ("\n>", "Original Message", "\nFrom:", " wrote:", "Forwarded message")
 _HISTORY_STARTS = frozenset("-_*FfOoBbSs")  # the first characters of every marker above
 
 _VALEDICTION = re.compile(
@@ -41,24 +42,23 @@ _GREETING = re.compile(
 
 
 class Parts(NamedTuple):
-    lines: list[str]  # the newest part, line by line (as split, not stripped)
-    newest: str  # the sender's own words: everything above quoted or forwarded history
-    core: str  # the newest part without greeting, sign-off, signature or disclaimer
+    lines: list[str]  # the newest part, line by line (as split, not stripped), at least
+    # as far as its core's end
     cut: bool  # whether quoted or forwarded history was found and left out
-    core_start: int = 0  # the core is lines[core_start:core_end]
-    core_end: int = 0
+    core_start: int  # the core (the newest part without greeting, sign-off, signature or
+    core_end: int  # disclaimer) is lines[core_start:core_end]
 
 
 def split_history(text: str, signer: str = "") -> Parts:
-    """Split a body into its newest part and, within it, the core (one pass over the lines).
-    A line that is the sender's own name (`signer`, from the From header) starts the
-    signature even where no sign-off comes before it."""
+    """Split a body into its newest part and, within it, the core (one pass over the lines,
+    ending where the core ends: what follows is signature, disclaimer or history). A line
+    that is the sender's own name (`signer`, from the From header) starts the signature even
+    where no sign-off comes before it."""
     signer = " ".join(signer.casefold().split())
     lines = text.split("\n")
     kept: list[str] = []
     cut = False
     core_start: int | None = None
-    core_end: int | None = None
     for index, raw_line in enumerate(lines):
         line = raw_line.strip()
         if line.startswith(">"):
@@ -75,19 +75,17 @@ def split_history(text: str, signer: str = "") -> Parts:
         if core_start is None:
             if line and not _is_greeting(line):
                 core_start = len(kept)
-        elif (
-            core_end is None
-            and len(line) < _LONGEST_VALEDICTION
-            and (
-                _VALEDICTION.match(line) or (signer and " ".join(line.casefold().split()) == signer)
-            )
+        elif len(line) < _LONGEST_VALEDICTION and (
+            _VALEDICTION.match(line) or (signer and " ".join(line.casefold().split()) == signer)
         ):
-            core_end = len(kept)
+            # The sign-off: the core ends here. Whether history follows is worth a reason
+            # line only, so a cheap look for its commonest marks does.
+            rest = text[sum(len(x) + 1 for x in lines[:index]) :]
+            cut = cut or any(mark in rest for mark in _HISTORY_HINTS)
+            return Parts(kept, cut, core_start, len(kept))
         kept.append(raw_line)
     start = len(kept) if core_start is None else core_start
-    end = len(kept) if core_end is None else core_end
-    core = "\n".join(kept[start:end]).strip()
-    return Parts(kept, "\n".join(kept).strip(), core, cut, start, end)
+    return Parts(kept, cut, start, len(kept))
 
 
 def _is_greeting(line: str) -> bool:

@@ -16,13 +16,19 @@ from __future__ import annotations
 import binascii
 import codecs
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.header import decode_header
 from functools import lru_cache
 
 from mailrouter.parse.headers import content_type, header_block, text_value, wanted_fields
 from mailrouter.parse.html import html_to_text
-from mailrouter.parse.multipart import TEXT_TYPES, Budget, find_text_part, lenient_base64
+from mailrouter.parse.multipart import (
+    TEXT_TYPES,
+    Budget,
+    TextPart,
+    find_text_parts,
+    lenient_base64,
+)
 
 # Bounds that keep a hostile message from costing more than a normal one.
 MAX_HEADER_CHARS = 4_000  # a decoded header value we look at
@@ -56,6 +62,18 @@ class MessageView:
     body: str = ""
     body_is_html: bool = False
     notes: list[str] = field(default_factory=list)
+    # An HTML alternative holding a table, beside a plain text that was read instead: read
+    # only if the plain text leaves something missing (see `html_alternative`).
+    tabled_html: TextPart | None = None
+
+    def html_alternative(self) -> MessageView | None:
+        """This view with the HTML alternative as its body, or None when there is none."""
+        part = self.tabled_html
+        if part is None:
+            return None
+        other = replace(self, notes=list(self.notes), tabled_html=None)
+        other.body, other.body_is_html = _text(part.payload, part.ctype, part.params, other)
+        return other
 
 
 def read_message(raw: bytes) -> MessageView:
@@ -65,7 +83,7 @@ def read_message(raw: bytes) -> MessageView:
     ctype, params = content_type(mime.get("content-type"))
     if ctype.startswith("multipart/"):
         budget = Budget()
-        part = find_text_part(body, ctype, params, budget)
+        part, view.tabled_html = find_text_parts(body, ctype, params, budget)
         if budget.exhausted:
             view.notes.append("the message has too many MIME parts to read them all")
         if part is None:

@@ -5,10 +5,10 @@ RFC 2046 §5.1: parts are separated by lines `--boundary` and the last is follow
 not content. Nested multiparts are followed to a bounded depth and a bounded number of parts,
 so a hostile structure costs no more than a normal one. Attachments and message/rfc822 parts
 (forwarded mail: older messages, not this one) are never the body. Within
-multipart/alternative the plain text is preferred when it has content, unless the HTML holds
-a table: a plain rendering of a table puts every cell on a line of its own and loses which
-value sits under which heading, which the HTML keeps. Otherwise the first readable
-alternative (usually HTML) is used.
+multipart/alternative the plain text is preferred when it has content; otherwise the first
+readable alternative (usually HTML) is used. An HTML alternative that holds a table is kept
+aside as well: a plain rendering of a table puts every cell on a line of its own, and where
+that loses which value sits under which heading, the HTML still has it (parse.mime).
 """
 
 from __future__ import annotations
@@ -51,11 +51,21 @@ class Budget:
 def find_text_part(
     body: bytes, ctype: str, params: dict[str, str], budget: Budget, depth: int = 0
 ) -> TextPart | None:
+    """The body part to read (see the module docstring)."""
+    return find_text_parts(body, ctype, params, budget, depth)[0]
+
+
+def find_text_parts(
+    body: bytes, ctype: str, params: dict[str, str], budget: Budget, depth: int = 0
+) -> tuple[TextPart | None, TextPart | None]:
+    """(the body part to read, an HTML alternative holding a table, decoded, if the part to
+    read is not that HTML itself)."""
     boundary = params.get("boundary", "")
     if not boundary or depth > MAX_DEPTH:
         budget.exhausted = budget.exhausted or depth > MAX_DEPTH
-        return None
+        return None, None
     found: list[TextPart] = []
+    tabled: TextPart | None = None
     for chunk in split_parts(body, boundary.encode("ascii", "replace")):
         if not budget.take():
             break
@@ -65,7 +75,8 @@ def find_text_part(
         if _text(mime.get("content-disposition")).strip().lower().startswith("attachment"):
             continue
         if part_type.startswith("multipart/"):
-            hit = find_text_part(part_body, part_type, part_params, budget, depth + 1)
+            hit, inner = find_text_parts(part_body, part_type, part_params, budget, depth + 1)
+            tabled = tabled or inner
         elif part_type in TEXT_TYPES:
             encoding = _text(mime.get("content-transfer-encoding")).strip().lower()
             hit = TextPart(part_type, part_params, encoding, part_body)
@@ -74,22 +85,23 @@ def find_text_part(
         if hit is None:
             continue
         if ctype != "multipart/alternative":
-            return hit  # mixed, related, signed…: the first readable part is the body
+            return hit, tabled  # mixed, related, signed…: the first readable part is the body
         found.append(hit)
     # Quoted-printable keeps "<table" as it is, so only base64 needs decoding to look.
     for part in found:
-        if part.ctype == "text/html":
+        if part.ctype == "text/html" and tabled is None:
             seen = _decoded(part) if part.encoding == "base64" else part
             if _has_table(seen.payload):
-                return _decoded(seen)
+                tabled = _decoded(seen)
     readable: list[TextPart] = []
     for part in found:
         decoded = _decoded(part)
         if decoded.payload.strip():
             if decoded.ctype == "text/plain":
-                return decoded
+                return decoded, tabled
             readable.append(decoded)
-    return (readable or found or [None])[0]
+    chosen = (readable or found or [None])[0]
+    return chosen, (tabled if chosen is None or chosen.ctype != "text/html" else None)
 
 
 def split_parts(body: bytes, boundary: bytes) -> list[bytes]:

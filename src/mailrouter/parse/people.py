@@ -22,7 +22,7 @@ import re
 from typing import NamedTuple
 
 _SPLIT = re.compile(r"\s*(?:;|\s&\s|\sand\s|\s\+\s|/)\s*", re.IGNORECASE)
-_FIELD_TOKEN = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’.\-])*$")
+_WORD_MARKS = str.maketrans("", "", "'’.-")
 _PAREN = re.compile(r"\s*[(\[][^)\]]*[)\]]?")
 _TRAIL = re.compile(r"[\s,.:;\-–—]+$")
 _MARKS = ".'’-"
@@ -144,7 +144,7 @@ def _field_tokens(text: str, words: NameWords) -> list[str]:
         key = word.lower().replace("'", "").rstrip(".")
         if not out and key in words.titles:
             continue
-        if (key in words.never and not _is_initial(word)) or not _FIELD_TOKEN.match(word):
+        if (key in words.never and not _is_initial(word)) or not _is_word(word):
             break
         out.append(word)
         if len(out) == MAX_NAME_WORDS:
@@ -348,7 +348,8 @@ def normalise_name(
 ) -> str | None:
     """Given names as written (title-cased when shouted or all lower case), surname upper-cased
     unless the writer already marked it with capitals (McALLISTER stays McALLISTER)."""
-    tokens = [t[:-2] if t.endswith(_POSSESSIVE) else t for t in tokens]
+    if any(t.endswith(_POSSESSIVE) for t in tokens):
+        tokens = [t[:-2] if t.endswith(_POSSESSIVE) else t for t in tokens]
     if surname is None:
         if not tokens:
             return None
@@ -377,7 +378,9 @@ def normalise_name(
     if given and all(is_caps(t) or t.islower() for t in given):
         given = [_title(t) for t in given]  # "JOHN" and "john" both read as John
     family = " ".join(
-        t if _marked(t) or (t.islower() and _key(t) in words.particles) else t.upper()
+        t
+        if t.isupper() or _marked(t) or (t.islower() and _key(t) in words.particles)
+        else t.upper()
         for t in surname
     )
     return " ".join([*given, family]) if given else family
@@ -413,6 +416,11 @@ def is_caps(token: str) -> bool:
 def _ends_sentence(token: str) -> bool:
     """ "Morning.", "SMITH.": a word with a full stop after it, other than an initial."""
     return token.endswith(".") and not _is_initial(token) and "." not in token[:-1]
+
+
+def _is_word(token: str) -> bool:
+    """Letters, with apostrophes, full stops and hyphens inside: "O'Brien", "A.", "Smith-Jones"."""
+    return token[:1].isalpha() and token.translate(_WORD_MARKS).isalpha()
 
 
 def _is_initial(token: str) -> bool:

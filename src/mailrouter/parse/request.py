@@ -61,11 +61,20 @@ class RequestFacts:
     reasons: list[str] = field(default_factory=list)
     notes: Notes = field(default_factory=lambda: Notes(False))
     subject_folded: str = ""
-    body_folded: str = ""
+    core: str = ""  # the sender's own words as read
+    _body_folded: str | None = None
 
     @property
     def ambiguous(self) -> bool:
         return self.urn_ambiguous or self.court_status is Status.AMBIGUOUS
+
+    @property
+    def body_folded(self) -> str:
+        """The core folded (parse.text.fold), for keyword lists and courts named in the body;
+        folded on first use, since a message bounced for a missing item needs neither."""
+        if self._body_folded is None:
+            self._body_folded = fold(self.core)
+        return self._body_folded
 
 
 DEFAULT_LIMITS = Limits()
@@ -114,7 +123,7 @@ def read_request(
     )
     # Fold each text once: the court reader and the keyword lists share it.
     facts.subject_folded = fold(view.subject)
-    facts.body_folded = fold("\n".join(lines[parts.core_start : core_end]))
+    facts.core = "\n".join(lines[parts.core_start : core_end])
 
     _read_urn(facts, message, forces)
     _read_court(facts, message, gazetteer)
@@ -223,7 +232,7 @@ def _read_court(facts: RequestFacts, message: _Message, gazetteer: Gazetteer) ->
         ]
 
     finding: CourtFinding = gazetteer.resolve(
-        facts.subject_folded, court_values, facts.body_folded, hearing_context
+        facts.subject_folded, court_values, lambda: facts.body_folded, hearing_context
     )
     facts.court_status = finding.status
     facts.reasons.append(finding.reason)

@@ -198,6 +198,8 @@ class Vocabulary:
 
     def is_empty_value(self, value: str) -> bool:
         """ "TBC", "N/A", "see below": a labelled value that gives nothing."""
+        if len(value) > 40:
+            return False  # a sentence's worth is no placeholder
         folded = fold(value).strip()
         return not folded or folded in self.empty_values
 
