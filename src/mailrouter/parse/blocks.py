@@ -173,16 +173,20 @@ class _Segmenter:
     def _value_below(self, label: str, kind: LabelKind, index: int) -> None:
         """A label alone on its line: its value is on the next line, or it heads a flattened
         table, or (for defendants) a list of items."""
-        below = self._next_lines(index + 1, _MAX_FLAT_CELLS)
+        below = self._next_lines(index + 1, 1)
         if not below:
             self._add_field(label, kind, "", index)
             return
-        if self._flattened_table([index, *below]):
-            return
         first = below[0]
         text = self.lines[first].strip()
+        if self._is_label_alone(text):
+            # Another label straight after: perhaps a header row written one cell per line.
+            if self._flattened_table([index, *self._next_lines(index + 1, _MAX_FLAT_CELLS)]):
+                return
+            self._add_field(label, kind, "", index)  # an empty label is an empty value
+            return
         if kind is LabelKind.DEFENDANT and _ITEM.match(text):
-            for item in below:
+            for item in self._next_lines(index + 1, _MAX_FLAT_CELLS):
                 item_text = self.lines[item].strip()
                 if not _ITEM.match(item_text):
                     break
@@ -198,6 +202,12 @@ class _Segmenter:
         if kind is LabelKind.NATURE:
             value = self._run_on(value, first + 1)
         self._add_field(label, kind, value, first)
+
+    def _is_label_alone(self, text: str) -> bool:
+        label = text.rstrip(": ")
+        return len(label) <= MAX_LABEL_CHARS and (
+            self.vocabulary.label(_without_ordinal(label), alone=True) is not None
+        )
 
     def _fits(self, kind: LabelKind, text: str) -> bool:
         """Whether the line below a label alone can be its value: a date under a date of
