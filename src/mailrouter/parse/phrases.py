@@ -9,7 +9,7 @@ Two kinds of text are searched:
 - folded text (parse.text.fold), by `phrase_regex`: " phrase " on token boundaries, with the
   leading space consumed and the trailing one only looked at, so adjacent phrases are all
   found;
-- ordinary lower-cased text, by `text_phrase_regex`, where punctuation or nothing may stand
+- ordinary lower-cased text, by `TextPhrases`, where punctuation or nothing may stand
   between the words of a phrase ("d.o.b.", "d o b" and "dob" are one; so are "s.16" and
   "s16"), so that offsets in the text are kept.
 """
@@ -31,14 +31,34 @@ def phrase_regex(phrases: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(f" ({_branches(trie, ' ')})(?= )") if trie else None
 
 
-def text_phrase_regex(phrases: Iterable[str]) -> re.Pattern[str] | None:
-    """A pattern finding folded `phrases` in lower-cased ordinary text (group 1, whole words
-    only, and not the tail of a hyphenated word: no "accused" in "co-accused"), longest
-    phrase first at each position; None when there are no phrases."""
-    trie = _trie(phrases)
-    if not trie:
-        return None
-    return re.compile(rf"(?<![^\W_])(?<!\w-)({_branches(trie, _TEXT_GAP)})(?![^\W_])")
+class TextPhrases:
+    """Folded phrases found in lower-cased ordinary text: whole words only, and not the tail
+    of a hyphenated word (no "accused" in "co-accused"), longest phrase first at each
+    position.
+
+    The pattern begins by consuming the non-word character before a phrase, and the text is
+    searched with a space put in front: a pattern that begins with a character class lets
+    the regex engine skip in C to the next place it can start (a word's start), where one
+    that begins with a look-behind is started at every character, at a third more cost."""
+
+    __slots__ = ("_regex",)
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        trie = _trie(phrases)
+        self._regex = (
+            re.compile(rf"[\W_](?<!\w-)({_branches(trie, _TEXT_GAP)})(?![^\W_])") if trie else None
+        )
+
+    def find_all(self, lowered: str) -> list[tuple[int, int, str]]:
+        """(start, end, phrase as written) of every phrase, offsets in `lowered`."""
+        if self._regex is None:
+            return []
+        return [
+            (m.start(1) - 1, m.end(1) - 1, m.group(1)) for m in self._regex.finditer(f" {lowered}")
+        ]
+
+    def found_in(self, lowered: str) -> bool:
+        return self._regex is not None and self._regex.search(f" {lowered}") is not None
 
 
 def _trie(phrases: Iterable[str]) -> dict[str, dict]:

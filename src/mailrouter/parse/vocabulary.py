@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from mailrouter.parse.people import NameWords, word_key
-from mailrouter.parse.phrases import phrase_regex, text_phrase_regex
+from mailrouter.parse.phrases import TextPhrases, phrase_regex
 from mailrouter.parse.text import fold
 from mailrouter.rules.schema import Reader
 
@@ -85,10 +85,10 @@ class Vocabulary:
     labels: dict[str, LabelKind]
     label_regex: re.Pattern[str] | None
     cue_kinds: dict[str, CueKind]
-    cue_regex: re.Pattern[str] | None
-    request_regex: re.Pattern[str] | None
-    topic_regex: re.Pattern[str] | None
-    pointer_regex: re.Pattern[str] | None
+    cue_phrases: TextPhrases
+    request_phrases: TextPhrases
+    topic_phrases: TextPhrases
+    pointer_phrases: TextPhrases
     subject_request_regex: re.Pattern[str] | None
     empty_values: frozenset[str]  # folded: "tbc", "n a", "see below"
     names: NameWords
@@ -155,12 +155,9 @@ class Vocabulary:
 
     def cues(self, lowered: str) -> list[Cue]:
         """Every cue phrase in `lowered` (text lower-cased with its offsets kept)."""
-        if self.cue_regex is None:
-            return []
         out: list[Cue] = []
         cache = self._cue_cache
-        for m in self.cue_regex.finditer(lowered):
-            phrase = m.group(1)
+        for start, end, phrase in self.cue_phrases.find_all(lowered):
             kind = cache.get(phrase, _UNKNOWN)
             if kind is _UNKNOWN:
                 kind = self.cue_kinds.get(fold(phrase).strip())
@@ -168,7 +165,7 @@ class Vocabulary:
                     cache.clear()
                 cache[phrase] = kind
             if kind is not None:
-                out.append(Cue(m.start(1), m.end(1), kind, phrase))  # type: ignore[arg-type]
+                out.append(Cue(start, end, kind, phrase))  # type: ignore[arg-type]
         return out
 
     def may_start_date_label(self, word: str) -> bool:
@@ -180,15 +177,15 @@ class Vocabulary:
 
     def asks(self, lowered: str) -> bool:
         """Whether a sentence asks for something ("please", "could you", "we invite")."""
-        return self.request_regex is not None and self.request_regex.search(lowered) is not None
+        return self.request_phrases.found_in(lowered)
 
     def names_a_request(self, lowered: str) -> bool:
         """Whether a sentence names something defence firms ask for ("IDPC", "adjourn")."""
-        return self.topic_regex is not None and self.topic_regex.search(lowered) is not None
+        return self.topic_phrases.found_in(lowered)
 
     def only_points(self, lowered: str) -> bool:
         """ "Please see below": a sentence whose request words only point elsewhere."""
-        return self.pointer_regex is not None and self.pointer_regex.search(lowered) is not None
+        return self.pointer_phrases.found_in(lowered)
 
     def subject_request(self, folded_subject: str) -> str | None:
         if self.subject_request_regex is None:
@@ -250,10 +247,10 @@ def build_vocabulary(spec: Reader) -> tuple[Vocabulary, list[Problem]]:
         labels=labels,
         label_regex=phrase_regex(labels),
         cue_kinds=cue_kinds,
-        cue_regex=text_phrase_regex(cue_kinds),
-        request_regex=text_phrase_regex(request),
-        topic_regex=text_phrase_regex(topics),
-        pointer_regex=text_phrase_regex(pointers),
+        cue_phrases=TextPhrases(cue_kinds),
+        request_phrases=TextPhrases(request),
+        topic_phrases=TextPhrases(topics),
+        pointer_phrases=TextPhrases(pointers),
         subject_request_regex=phrase_regex(subject),
         empty_values=frozenset(empty),
         date_label_starts=frozenset(
