@@ -117,6 +117,18 @@ def test_urgency(today: dt.date, hearing: dt.date, urgent: bool) -> None:
     assert is_urgent(hearing, today, 2) is urgent
 
 
+def test_urgency_agrees_with_counting_working_days() -> None:
+    # is_urgent reads a cached boundary; counting day by day must agree for every pair.
+    start = dt.date(2026, 12, 14)
+    for offset in range(30):
+        today = start + dt.timedelta(days=offset)
+        for ahead in range(-2, 15):
+            hearing = today + dt.timedelta(days=ahead)
+            for within in (0, 2, 5):
+                counted = hearing >= today and working_days_until(today, hearing) <= within
+                assert is_urgent(hearing, today, within) is counted, (today, hearing, within)
+
+
 def test_working_days_until() -> None:
     assert working_days_until(dt.date(2026, 12, 24), dt.date(2026, 12, 29)) == 1
     assert working_days_until(dt.date(2026, 11, 23), dt.date(2026, 11, 23)) == 0

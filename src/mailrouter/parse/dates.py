@@ -57,7 +57,9 @@ _RELATIVE = re.compile(r"\b(today|tomorrow)\b", re.IGNORECASE)
 
 # "Fri 11/12", "Monday 3/5": a day and month with no year, read as a date only after the
 # name of a weekday (alone, "11/12" is as likely a page, a count or a fraction).
-_DAY_MONTH = re.compile(r"(?<![\w/.])(?P<d>\d{1,2})[/.](?P<m>\d{1,2})(?![\w/]|[./-]\d)")
+# (Nothing of a word, "/" or "." before the day: checked after its first digit, so that the
+# pattern starts with a digit, which the regex engine skips to in C.)
+_DAY_MONTH = re.compile(r"(?P<d>\d(?<![\w/.]\d)\d?)[/.](?P<m>\d{1,2})(?![\w/]|[./-]\d)")
 _WEEKDAY_BEFORE = re.compile(
     r"\b(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day)?\.?,?[ \t]+$", re.IGNORECASE
 )

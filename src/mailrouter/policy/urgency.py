@@ -37,12 +37,18 @@ def working_days_until(today: dt.date, hearing: dt.date) -> int:
 def is_urgent(hearing: dt.date | None, today: dt.date, within_working_days: int) -> bool:
     if hearing is None or hearing < today:
         return False
+    return hearing < first_not_urgent(today, within_working_days)
+
+
+@lru_cache(maxsize=32)
+def first_not_urgent(today: dt.date, within_working_days: int) -> dt.date:
+    """The first day whose hearing is not urgent: the working day after the last one within
+    reach. Cached, since `today` changes once a day and every message asks."""
     count = 0
     day = today
-    while day < hearing:
+    while True:
         day += dt.timedelta(days=1)
         if is_working_day(day):
             count += 1
             if count > within_working_days:
-                return False
-    return True
+                return day
