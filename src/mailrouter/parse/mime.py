@@ -28,6 +28,7 @@ from mailrouter.parse.multipart import (
     TextPart,
     find_text_parts,
     lenient_base64,
+    tabled_html,
 )
 
 # Bounds that keep a hostile message from costing more than a normal one.
@@ -62,16 +63,17 @@ class MessageView:
     body: str = ""
     body_is_html: bool = False
     notes: list[str] = field(default_factory=list)
-    # An HTML alternative holding a table, beside a plain text that was read instead: read
-    # only if the plain text leaves something missing (see `html_alternative`).
-    tabled_html: TextPart | None = None
+    # The HTML alternatives beside a plain text that was read instead, still encoded: looked
+    # at only if the plain text leaves something missing (see `html_alternative`).
+    html_beside: tuple[TextPart, ...] = ()
 
     def html_alternative(self) -> MessageView | None:
-        """This view with the HTML alternative as its body, or None when there is none."""
-        part = self.tabled_html
+        """This view with an HTML alternative that holds a table as its body, or None when
+        there is none."""
+        part = tabled_html(self.html_beside)
         if part is None:
             return None
-        other = replace(self, notes=list(self.notes), tabled_html=None)
+        other = replace(self, notes=list(self.notes), html_beside=())
         other.body, other.body_is_html = _text(part.payload, part.ctype, part.params, other)
         return other
 
@@ -83,7 +85,7 @@ def read_message(raw: bytes) -> MessageView:
     ctype, params = content_type(mime.get("content-type"))
     if ctype.startswith("multipart/"):
         budget = Budget()
-        part, view.tabled_html = find_text_parts(body, ctype, params, budget)
+        part, view.html_beside = find_text_parts(body, ctype, params, budget)
         if budget.exhausted:
             view.notes.append("the message has too many MIME parts to read them all")
         if part is None:

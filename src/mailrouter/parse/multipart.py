@@ -6,9 +6,8 @@ not content. Nested multiparts are followed to a bounded depth and a bounded num
 so a hostile structure costs no more than a normal one. Attachments and message/rfc822 parts
 (forwarded mail: older messages, not this one) are never the body. Within
 multipart/alternative the plain text is preferred when it has content; otherwise the first
-readable alternative (usually HTML) is used. An HTML alternative that holds a table is kept
-aside as well: a plain rendering of a table puts every cell on a line of its own, and where
-that loses which value sits under which heading, the HTML still has it (parse.mime).
+readable alternative (usually HTML) is used. The HTML alternatives beside a plain text are
+kept aside, undecoded, for when the plain text leaves something missing (`tabled_html`).
 """
 
 from __future__ import annotations
@@ -57,15 +56,15 @@ def find_text_part(
 
 def find_text_parts(
     body: bytes, ctype: str, params: dict[str, str], budget: Budget, depth: int = 0
-) -> tuple[TextPart | None, TextPart | None]:
-    """(the body part to read, an HTML alternative holding a table, decoded, if the part to
-    read is not that HTML itself)."""
+) -> tuple[TextPart | None, tuple[TextPart, ...]]:
+    """(the body part to read, the HTML alternatives beside it, still encoded: read only if
+    the chosen part leaves something missing, see `tabled_html`)."""
     boundary = params.get("boundary", "")
     if not boundary or depth > MAX_DEPTH:
         budget.exhausted = budget.exhausted or depth > MAX_DEPTH
-        return None, None
+        return None, ()
     found: list[TextPart] = []
-    tabled: TextPart | None = None
+    beside: tuple[TextPart, ...] = ()
     for chunk in split_parts(body, boundary.encode("ascii", "replace")):
         if not budget.take():
             break
@@ -76,7 +75,7 @@ def find_text_parts(
             continue
         if part_type.startswith("multipart/"):
             hit, inner = find_text_parts(part_body, part_type, part_params, budget, depth + 1)
-            tabled = tabled or inner
+            beside = beside or inner
         elif part_type in TEXT_TYPES:
             encoding = _text(mime.get("content-transfer-encoding")).strip().lower()
             hit = TextPart(part_type, part_params, encoding, part_body)
@@ -85,23 +84,30 @@ def find_text_parts(
         if hit is None:
             continue
         if ctype != "multipart/alternative":
-            return hit, tabled  # mixed, related, signed…: the first readable part is the body
+            return hit, beside  # mixed, related, signed…: the first readable part is the body
         found.append(hit)
-    # Quoted-printable keeps "<table" as it is, so only base64 needs decoding to look.
-    for part in found:
-        if part.ctype == "text/html" and tabled is None:
-            seen = _decoded(part) if part.encoding == "base64" else part
-            if _has_table(seen.payload):
-                tabled = _decoded(seen)
+    beside = (*beside, *(part for part in found if part.ctype == "text/html"))
     readable: list[TextPart] = []
     for part in found:
         decoded = _decoded(part)
         if decoded.payload.strip():
             if decoded.ctype == "text/plain":
-                return decoded, tabled
+                return decoded, beside
             readable.append(decoded)
     chosen = (readable or found or [None])[0]
-    return chosen, (tabled if chosen is None or chosen.ctype != "text/html" else None)
+    return chosen, (beside if chosen is None or chosen.ctype != "text/html" else ())
+
+
+def tabled_html(parts: tuple[TextPart, ...]) -> TextPart | None:
+    """The first of `parts` (HTML alternatives) that holds a table, decoded: a plain rendering
+    of a table puts every cell on a line of its own, and where that loses which value sits
+    under which heading, the HTML still has it. Quoted-printable keeps "<table" as it is, so
+    only base64 needs decoding to look."""
+    for part in parts:
+        seen = _decoded(part) if part.encoding == "base64" else part
+        if _has_table(seen.payload):
+            return _decoded(seen)
+    return None
 
 
 def split_parts(body: bytes, boundary: bytes) -> list[bytes]:
