@@ -31,6 +31,20 @@ def test_corpus_case(eml: Path, ruleset: Ruleset) -> None:
     assert corpus.compare(sidecar.expect, got) == []
 
 
+def test_explaining_never_changes_a_decision(ruleset: Ruleset) -> None:
+    # `route` explains (explain=True), which reads everything it can note; the gateway does
+    # not, and skips reading what cannot change the answer (the subject's dates, when the
+    # body gives the hearing by a label or a cue). Both must decide alike.
+    for eml in CASES:
+        sidecar = corpus.read_sidecar(eml)
+        assert sidecar is not None and sidecar.now is not None
+        envelope = Envelope(sidecar.mail_from or "", sidecar.rcpt or (FRONT_DOOR,), sidecar.peer_ip)
+        raw = eml.read_bytes()
+        plain = decide(envelope, raw, ruleset, sidecar.now)
+        explained = decide(envelope, raw, ruleset, sidecar.now, explain=True)
+        assert plain.to_json() == explained.to_json(), eml.name
+
+
 @pytest.mark.parametrize("eml", CASES, ids=[p.stem for p in CASES])
 def test_corpus_reasons_carry_no_names_or_dates_of_birth(eml: Path, ruleset: Ruleset) -> None:
     sidecar = corpus.read_sidecar(eml)

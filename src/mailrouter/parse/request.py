@@ -88,7 +88,17 @@ class _Message:
     blocks: list[Block]
     texts: list[BlockText]
     findings: list[DateFinding]
-    subject_findings: list[DateFinding]
+    vocabulary: Vocabulary
+    gazetteer: Gazetteer
+    _subject_findings: list[DateFinding] | None = None
+
+    @property
+    def subject_findings(self) -> list[DateFinding]:
+        """The subject's dates, read on first use: a hearing the body gives with a label or a
+        cue word is one no date in the subject can outrank."""
+        if self._subject_findings is None:
+            self._subject_findings = subject_dates(self.subject, self.vocabulary, self.gazetteer)
+        return self._subject_findings
 
 
 def read_request(
@@ -114,13 +124,8 @@ def read_request(
         facts.reasons.append("only the first part of a very long message was read")
     blocks = segment(lines, parts.core_start, core_end, vocabulary)
     texts = read_blocks(blocks, vocabulary)
-    message = _Message(
-        view.subject,
-        blocks,
-        texts,
-        find_date_roles(blocks, texts, vocabulary, gazetteer),
-        subject_dates(view.subject, vocabulary, gazetteer),
-    )
+    findings = find_date_roles(blocks, texts, vocabulary, gazetteer)
+    message = _Message(view.subject, blocks, texts, findings, vocabulary, gazetteer)
     # Fold each text once: the court reader and the keyword lists share it.
     facts.subject_folded = fold(view.subject)
     facts.core = "\n".join(lines[parts.core_start : core_end])
@@ -333,29 +338,20 @@ def _read_hearing(facts: RequestFacts, message: _Message, births: set[int], toda
     before a date), the body's before the subject's, the first written among equals; and
     last, the one future date left in a message about a hearing."""
     horizon = today + dt.timedelta(days=HEARING_HORIZON_DAYS)
-    best: tuple[int, int] | None = None  # (rank, order): lower is better
-    chosen: tuple[dt.date, DateFinding] | None = None
-    for order, finding in enumerate([*message.findings, *message.subject_findings]):
-        if finding.role is Role.EVENT and facts.notes.enabled:
-            date = resolve_hearing(finding.mention, today)
-            why = f"another event, by '{finding.cue}'"
-            shown = date.isoformat() if date else "?"
-            facts.notes.add("hearing_date", False, shown, _where(message, finding), why)
-        if finding.role is not Role.HEARING:
-            continue
-        date = resolve_hearing(finding.mention, today)
-        if date is None:
-            continue
-        if not today <= date <= horizon:
-            why = "is in the past" if date < today else "is years ahead"
-            facts.notes.add("hearing_date", False, date.isoformat(), _where(message, finding), why)
-            continue
-        # A subject's date counts as one step weaker than the same evidence in the body.
-        rank = (-finding.strength + (1 if finding.block < 0 else 0), order)
-        if best is None or rank < best:
-            best, chosen = rank, (date, finding)
-    if chosen is not None:
-        date, finding = chosen
+    candidates: list[tuple[tuple[int, int], dt.date, DateFinding]] = []
+    for order, finding in enumerate(message.findings):
+        _consider_hearing(facts, message, finding, order, today, horizon, candidates)
+    best = min(candidates, key=lambda c: c[0], default=None)
+    # A subject's date counts one step weaker than the same evidence in the body, so none
+    # outranks a body hearing read by a label or a cue word: the subject's dates are read
+    # only when one might, or to explain.
+    if best is None or -best[0][0] < LABEL - 1 or facts.notes.enabled:
+        first = len(message.findings)
+        for order, finding in enumerate(message.subject_findings, start=first):
+            _consider_hearing(facts, message, finding, order, today, horizon, candidates)
+        best = min(candidates, key=lambda c: c[0], default=None)
+    if best is not None:
+        _, date, finding = best
         facts.hearing_date = date
         if finding.block < 0:
             source = "subject"
@@ -386,6 +382,36 @@ def _read_hearing(facts: RequestFacts, message: _Message, births: set[int], toda
         if labelled
         else "No hearing date was found in the body."
     )
+
+
+def _consider_hearing(
+    facts: RequestFacts,
+    message: _Message,
+    finding: DateFinding,
+    order: int,
+    today: dt.date,
+    horizon: dt.date,
+    candidates: list[tuple[tuple[int, int], dt.date, DateFinding]],
+) -> None:
+    """Add `finding` to the hearing's candidates as ((rank, order), date, finding), lower
+    better, if it is a hearing's date within reach; note it if it is turned down."""
+    if finding.role is Role.EVENT and facts.notes.enabled:
+        date = resolve_hearing(finding.mention, today)
+        why = f"another event, by '{finding.cue}'"
+        shown = date.isoformat() if date else "?"
+        facts.notes.add("hearing_date", False, shown, _where(message, finding), why)
+    if finding.role is not Role.HEARING:
+        return
+    date = resolve_hearing(finding.mention, today)
+    if date is None:
+        return
+    if not today <= date <= horizon:
+        why = "is in the past" if date < today else "is years ahead"
+        facts.notes.add("hearing_date", False, date.isoformat(), _where(message, finding), why)
+        return
+    # A subject's date counts as one step weaker than the same evidence in the body.
+    rank = -finding.strength + (1 if finding.block < 0 else 0)
+    candidates.append(((rank, order), date, finding))
 
 
 def _only_future_date(
