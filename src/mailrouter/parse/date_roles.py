@@ -24,7 +24,12 @@ from typing import NamedTuple
 
 from mailrouter.parse.blocks import Block
 from mailrouter.parse.court import Gazetteer
-from mailrouter.parse.dates import DateMention, find_dates, find_day_months, find_relative_days
+from mailrouter.parse.dates import (
+    DateMention,
+    find_dates,
+    find_dates_and_day_months,
+    find_relative_days,
+)
 from mailrouter.parse.text import fold
 from mailrouter.parse.vocabulary import Cue, CueKind, LabelKind, Vocabulary, lowered
 
@@ -100,15 +105,18 @@ def find_date_roles(
     that holds several dates, which read_blocks left unread."""
     found: list[DateFinding] = []
     for index, block in enumerate(blocks):
-        mentions = find_dates(block.text) if _DIGIT.search(block.text) else []
+        mentions: list[DateMention] = []
+        day_months: list[DateMention] = []
+        if _DIGIT.search(block.text):
+            mentions, day_months = find_dates_and_day_months(block.text)
         if "to" in block.text.lower():  # "today", "tomorrow"
             mentions = _merge(mentions, find_relative_days(block.text))
         text = texts[index]
         if text is _UNREAD and (len(mentions) > 1 or (mentions and block.kind is LabelKind.OTHER)):
             low = lowered(block.text)
             text = texts[index] = BlockText(low, vocabulary.cues(low))
-        if "/" in block.text or "." in block.text:
-            mentions = _merge(mentions, _day_months(block, text, mentions))
+        if day_months:
+            mentions = _merge(mentions, _day_months(block, text, mentions, day_months))
         for order, mention in enumerate(mentions):
             found.append(_classify(index, block, text, mentions, order, mention, gazetteer))
             if len(found) >= MAX_DATES:
@@ -132,11 +140,13 @@ def subject_dates(subject: str, vocabulary: Vocabulary, gazetteer: Gazetteer) ->
     ]
 
 
-def _day_months(block: Block, text: BlockText, dates: list[DateMention]) -> list[DateMention]:
+def _day_months(
+    block: Block, text: BlockText, dates: list[DateMention], day_months: list[DateMention]
+) -> list[DateMention]:
     """ "Hearing: 15/12", "trial 22/3": a day and month with no year, taken as a date where
     the value is the hearing's or a hearing cue stands right before it."""
     out: list[DateMention] = []
-    for mention in find_day_months(block.text):
+    for mention in day_months:
         if any(d.start <= mention.start < d.end for d in dates):
             continue  # part of a full date, or a weekday's date already found
         if (block.kind is LabelKind.HEARING and not dates) or any(

@@ -60,6 +60,7 @@ _RELATIVE = re.compile(r"\b(today|tomorrow)\b", re.IGNORECASE)
 # (Nothing of a word, "/" or "." before the day: checked after its first digit, so that the
 # pattern starts with a digit, which the regex engine skips to in C.)
 _DAY_MONTH = re.compile(r"(?P<d>\d(?<![\w/.]\d)\d?)[/.](?P<m>\d{1,2})(?![\w/]|[./-]\d)")
+MAX_DAY_MONTHS = 20
 _WEEKDAY_BEFORE = re.compile(
     r"\b(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day)?\.?,?[ \t]+$", re.IGNORECASE
 )
@@ -67,31 +68,33 @@ _WEEKDAY_BEFORE = re.compile(
 
 def find_dates(text: str, limit: int = 200) -> list[DateMention]:
     """The dates in `text`, the first `limit` of each kind at most."""
+    return find_dates_and_day_months(text, limit)[0]
+
+
+def find_dates_and_day_months(
+    text: str, limit: int = 200
+) -> tuple[list[DateMention], list[DateMention]]:
+    """(the dates in `text`, as `find_dates`; the days and months written with no year,
+    "15/12", "22.3", the first MAX_DAY_MONTHS): one pass finds both. A day and month is no
+    date on its own, but a hearing where a hearing label or cue says so (parse.date_roles
+    decides); after a weekday's name ("Fri 11/12") it is a date."""
     found = _find_full_dates(text, limit)
     short: list[DateMention] = []
+    day_months: list[DateMention] = []
     for m in _DAY_MONTH.finditer(text):
-        if len(short) >= limit:
-            break
         day, month = int(m.group("d")), int(m.group("m"))
+        if not (1 <= day <= 31 and 1 <= month <= 12):
+            continue
+        if len(day_months) < MAX_DAY_MONTHS:
+            day_months.append(DateMention(day, month, None, 0, m.start(), m.end()))
         weekday = _WEEKDAY_BEFORE.search(text, max(0, m.start() - 12), m.start())
-        if weekday is not None and 1 <= day <= 31 and 1 <= month <= 12:
+        if weekday is not None and len(short) < limit:
             short.append(DateMention(day, month, None, 0, weekday.start(), m.end()))
+        if len(short) >= limit and len(day_months) >= MAX_DAY_MONTHS:
+            break
     if short:
         found = sorted([*found, *short], key=lambda d: d.start)
-    return found
-
-
-def find_day_months(text: str, limit: int = 20) -> list[DateMention]:
-    """Days and months written with no year ("15/12", "22.3"): no date on their own, but a
-    hearing where a hearing label or cue says so (parse.date_roles decides)."""
-    out: list[DateMention] = []
-    for m in _DAY_MONTH.finditer(text):
-        day, month = int(m.group("d")), int(m.group("m"))
-        if 1 <= day <= 31 and 1 <= month <= 12:
-            out.append(DateMention(day, month, None, 0, m.start(), m.end()))
-            if len(out) >= limit:
-                break
-    return out
+    return found, day_months
 
 
 def _find_full_dates(text: str, limit: int) -> list[DateMention]:
