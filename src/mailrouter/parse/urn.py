@@ -71,8 +71,6 @@ def presented_urns(text: str, forces: Container[str]) -> list[str]:
 def scan_urns(text: str, forces: Container[str], *, near_misses: bool = True) -> UrnScan:
     """The URNs in `text`; with `near_misses`, also what a label offers as a URN that is not
     one (looked for only when there is no URN)."""
-    if _FIVE_DIGITS.search(text) is None and not near_misses:
-        return UrnScan([], [], [])  # a URN has a five-digit serial
     urns: list[str] = []
     unknown: list[str] = []
     spans: list[tuple[int, int]] = []
