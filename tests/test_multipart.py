@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import Decider
 from mailrouter.model import Action
-from mailrouter.parse.multipart import Budget, find_text_part, split_parts
+from mailrouter.parse.multipart import Budget, find_text_parts, split_parts
 
 PLAIN = "Defendant: John SMITH\r\nDOB: 01/02/1990\r\nHearing date: 15/12/2026\r\nRequest: IDPC\r\n"
 
@@ -88,9 +88,9 @@ def test_depth_and_part_budget() -> None:
     )
     budget = Budget()
     params = {"boundary": "b0"}
-    assert find_text_part(body.encode(), "multipart/mixed", params, budget) is None
+    assert find_text_parts(body.encode(), "multipart/mixed", params, budget) == (None, ())
     assert budget.exhausted
     many = "".join("--m\r\nContent-Type: image/png\r\n\r\nx\r\n" for _ in range(500))
-    budget = Budget()
-    assert find_text_part(many.encode(), "multipart/mixed", {"boundary": "m"}, budget) is None
+    budget, params = Budget(), {"boundary": "m"}
+    assert find_text_parts(many.encode(), "multipart/mixed", params, budget) == (None, ())
     assert budget.exhausted

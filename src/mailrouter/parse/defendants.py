@@ -44,6 +44,7 @@ from mailrouter.parse.people import (
     tokenize,
     word_key,
 )
+from mailrouter.parse.text import fold
 from mailrouter.parse.vocabulary import CueKind, LabelKind
 
 FIELD, ANCHORED, MARKED = 3, 2, 1
@@ -327,7 +328,7 @@ def _refusal(phrase: Phrase, strength: int, context: _Context) -> str | None:
         return "someone other than the defendant (a complainant, witness or relative)"
     words = phrase.text.replace(",", " ").split()
     keys = [word_key(w) for w in words]
-    if all(context.gazetteer.is_place(_fold_word(k)) or k in context.words.never for k in keys):
+    if all(context.gazetteer.is_place(fold(k).strip()) or k in context.words.never for k in keys):
         return "names a court or a place, not a person"
     if " ".join(keys) == context.signer or (
         len(keys) >= 2 and context.signer.endswith(" ".join(keys[-2:]))
@@ -336,10 +337,6 @@ def _refusal(phrase: Phrase, strength: int, context: _Context) -> str | None:
     if len(words) == 1 and not phrase.titled and not is_caps(words[0]):
         return "a single word with no title or capitals to mark it as a surname"
     return None
-
-
-def _fold_word(word: str) -> str:
-    return word.replace("'", "").replace("-", " ")
 
 
 def _plausible_dob(finding: DateFinding, today: dt.date, limits: Limits) -> bool:

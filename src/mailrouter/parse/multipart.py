@@ -47,13 +47,6 @@ class Budget:
         return not self.exhausted
 
 
-def find_text_part(
-    body: bytes, ctype: str, params: dict[str, str], budget: Budget, depth: int = 0
-) -> TextPart | None:
-    """The body part to read (see the module docstring)."""
-    return find_text_parts(body, ctype, params, budget, depth)[0]
-
-
 def find_text_parts(
     body: bytes, ctype: str, params: dict[str, str], budget: Budget, depth: int = 0
 ) -> tuple[TextPart | None, tuple[TextPart, ...]]:
