@@ -20,7 +20,14 @@ from dataclasses import dataclass, field, replace
 from email.header import decode_header
 from functools import lru_cache
 
-from mailrouter.parse.headers import content_type, header_block, text_value, wanted_fields
+from mailrouter.parse.headers import (
+    content_type,
+    count_field,
+    header_block,
+    header_region,
+    text_value,
+    wanted_fields,
+)
 from mailrouter.parse.html import html_to_text
 from mailrouter.parse.multipart import (
     TEXT_TYPES,
@@ -51,12 +58,19 @@ _CHARSET_SUBSTITUTES = {
 }
 
 
+# Codecs Python knows that no mail client means by a charset: treated as a lying declaration.
+_NOT_CHARSETS = frozenset(("undefined", "punycode", "idna", "unicode-escape", "raw-unicode-escape"))
+
+
 @dataclass(slots=True)
 class MessageView:
     """The decoded pieces of a message, each already bounded and free of control characters."""
 
     subject: str = ""
     from_values: list[str] = field(default_factory=list)
+    # From fields anywhere before the first empty line, in any syntax: more than one, and the
+    # From a mail client shows may not be the one a signature covers.
+    from_fields: int = 0
     message_id: str | None = None
     auth_results: list[str] = field(default_factory=list)
     has_dkim_signature: bool = False
@@ -82,6 +96,7 @@ def read_message(raw: bytes) -> MessageView:
     view = MessageView()
     block, body = header_block(raw)
     mime = _read_headers(wanted_fields(block, _WANTED), view)
+    view.from_fields = count_field(header_region(raw), "from")
     ctype, params = content_type(mime.get("content-type"))
     if ctype.startswith("multipart/"):
         budget = Budget()
@@ -170,9 +185,7 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     if charset is not None:
         try:
             return data.decode(charset)
-        except UnicodeDecodeError:
-            pass
-        except LookupError:
+        except (UnicodeError, LookupError):  # UnicodeError: codecs such as punycode raise it
             pass
     try:
         return data.decode("utf-8")
@@ -189,9 +202,15 @@ def _known_charset(declared: str | None) -> str | None:
         return "utf-8"  # a superset; true ASCII decodes identically
     name = _CHARSET_SUBSTITUTES.get(name, name)
     try:
-        return codecs.lookup(name).name
+        info = codecs.lookup(name)
     except (LookupError, ValueError):  # unknown, or a name with a NUL in it
         return None
+    # Only a character set names text: not a bytes-to-bytes codec (base64, zlib), nor one that
+    # is a transformation rather than a charset (`undefined` always fails, `punycode` and
+    # `idna` read domain labels, the escape codecs turn `\x00` into NUL).
+    if not info._is_text_encoding or info.name in _NOT_CHARSETS:  # type: ignore[attr-defined]
+        return None
+    return info.name
 
 
 def _is_attachment(disposition: object) -> bool:
