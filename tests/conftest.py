@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import shutil
 from collections.abc import Callable, Iterator
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import trustme
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mailrouter.decide import decide
 from mailrouter.model import Decision, Envelope
@@ -137,3 +140,20 @@ def dovecot(ca: trustme.CA) -> Iterator[Dovecot]:
         yield server
     finally:
         server.close()
+
+
+KeyPair = tuple[bytes, bytes]  # private key PEM, DNS TXT record
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> KeyPair:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)

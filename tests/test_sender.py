@@ -3,14 +3,10 @@ kinds of authentication (trusted relay, trusted Authentication-Results, DKIM).""
 
 from __future__ import annotations
 
-import base64
-
 import dkim
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conftest import STANDARD_BODY, Decider, RulesMaker, build_message
+from conftest import STANDARD_BODY, Decider, KeyPair, RulesMaker, build_message
 from mailrouter.model import Action, SenderClass
 from mailrouter.policy.addresses import mailbox_from_header
 from mailrouter.policy.auth import aligned, auth_results_pass, dkim_key_names, peer_is_trusted
@@ -30,6 +26,9 @@ UNTRUSTED = "203.0.113.7"
         ("officer@west-midlands.pnn.police.uk.cjsm.net", SenderClass.POLICE),
         ("rachel.denby.law@gmail.com", SenderClass.OTHER),
         ("a@cps.gov.uk", SenderClass.OTHER),
+        ("a@cjsm.net", SenderClass.OTHER),  # a suffix alone names no firm or force
+        ("pc@police.uk", SenderClass.OTHER),
+        ("pc@police.uk.cjsm.net", SenderClass.OTHER),
     ],
 )
 def test_sender_classes(route: Decider, address: str, klass: SenderClass) -> None:
@@ -126,6 +125,10 @@ def test_alignment() -> None:
     assert not aligned("co.uk", "smithlaw.co.uk")
     assert not aligned("other.cjsm.net", "smithlaw.co.uk.cjsm.net")
     assert not aligned("evil-cjsm.net", "smithlaw.co.uk.cjsm.net")
+    # Only the From's own domain or its organisational domain: no parent in between.
+    assert not aligned("co.uk.cjsm.net", "smithlaw.co.uk.cjsm.net")
+    assert aligned("kent.police.uk", "mail.kent.police.uk")
+    assert not aligned("police.uk", "kent.police.uk")
 
 
 DOMAIN = "smithlaw.co.uk.cjsm.net"
@@ -136,7 +139,7 @@ DOMAIN = "smithlaw.co.uk.cjsm.net"
     [
         (f"mx.cps.test; dmarc=pass header.from={DOMAIN}", True),
         ("mx.cps.test; dkim=pass (2048-bit key) header.d=cjsm.net header.s=s1", True),
-        (f"mx.cps.test; spf=pass smtp.mailfrom=a@{DOMAIN}", True),
+        (f"mx.cps.test; spf=pass smtp.mailfrom=a@{DOMAIN}", False),  # SPF: not the From
         (f"mx.cps.test 1; dmarc=pass header.from={DOMAIN}", True),
         (f"mx.cps.test; dmarc=fail header.from={DOMAIN}", False),
         ("mx.cps.test; dkim=pass header.d=evil.example", False),
@@ -161,23 +164,6 @@ def test_trusted_authentication_results_authenticates(
 
 
 # --- DKIM ---------------------------------------------------------------------------------
-
-
-KeyPair = tuple[bytes, bytes]  # private key PEM, DNS TXT record
-
-
-@pytest.fixture(scope="module")
-def signing_key() -> KeyPair:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
 
 
 def _signed(private: bytes, domain: str, raw: bytes | None = None) -> bytes:

@@ -3,9 +3,18 @@
 Three kinds of evidence, any one of which is enough:
 - it arrived from a configured trusted relay (the edge MTA in front of the gateway);
 - an `Authentication-Results` header written by a configured authserv-id (the edge must strip
-  any that arrive from outside with the same id, RFC 8601 §5) reports dmarc=pass for the From
-  domain, or dkim/spf=pass for an aligned domain;
+  any that arrive from outside with the same id, RFC 8601 §5) reports a dmarc=pass *result*
+  for the From domain, or a dkim=pass result for an aligned `header.d`. The header is parsed
+  with RFC 8601's grammar (the `authres` library), so a "dmarc=pass" inside a comment, a
+  quoted string, a reason or a property value is text, never a result. SPF says nothing about
+  the From, so it is not evidence;
 - a DKIM signature verifies (dkimpy) for a domain aligned with the From domain.
+
+Aligned means the From's own domain or its organisational domain by the Public Suffix List
+(`cjsm.net` for every CJSM mailbox), never some parent in between: `co.uk.cjsm.net` vouches
+for nobody. Signatures we will not take are never verified, nor their keys looked up: by an
+unaligned domain (attacker-chosen DNS queries), with rsa-sha1 (RFC 8301), or with `l=` (a body
+length lets anyone append text after the signed part). At most a few are tried.
 
 Pure: DKIM keys are passed in (`Envelope.dkim_keys`), looked up at the edge beforehand.
 """
@@ -18,36 +27,36 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
+import authres
 import dkim
+from publicsuffixlist import PublicSuffixList
 
-from mailrouter.policy.addresses import domain_under
+from mailrouter.parse.headers import header_block, wanted_fields
+from mailrouter.parse.mime import header_text
+from mailrouter.policy.addresses import mailbox_from_header, parse_address
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-# Registry-controlled names that can never be an organisation's signing domain.
-_PUBLIC_SUFFIXES = frozenset(
-    "com net org uk co.uk org.uk gov.uk ac.uk police.uk me.uk ltd.uk plc.uk net.uk sch.uk "
-    "nhs.uk pnn.police.uk".split()
-)
-_COMMENT = re.compile(r"\([^()]*\)")
-_RESULT = re.compile(r"^\s*([a-z0-9-]+)\s*=\s*([a-z]+)\b(.*)$", re.IGNORECASE | re.DOTALL)
-# The lookbehind makes a match start only at a token's start, keeping the scan linear.
-_PROPERTY = re.compile(
-    r"(?<![a-z0-9.-])([a-z0-9-]+)\.([a-z0-9-]+)\s*=\s*(\"[^\"]*\"|[^\s;]+)", re.IGNORECASE
-)
-_DKIM_TAGS = re.compile(rb"(?:^|;)\s*([a-z])\s*=\s*([^;]*)", re.IGNORECASE)
+MAX_SIGNATURES = 3  # DKIM signatures tried per message (keys looked up, hashes computed)
+_PSL = PublicSuffixList()  # the list bundled with the package, no network
+_DKIM_TAGS = re.compile(rb"(?:^|;)\s*([a-z]+)\s*=\s*([^;]*)", re.IGNORECASE)
+_SPACE = re.compile(rb"\s+")
+_KEY_FIELDS = frozenset(("from", "dkim-signature"))
+_ALGORITHMS = frozenset((b"rsa-sha256", b"ed25519-sha256"))  # not rsa-sha1 (RFC 8301)
 _QUIET = logging.getLogger("mailrouter.dkim")
 _QUIET.addHandler(logging.NullHandler())
 _QUIET.propagate = False
 
 
+@lru_cache(maxsize=4096)
 def aligned(signing_domain: str, from_domain: str) -> bool:
-    """Relaxed alignment (RFC 7489 §3.1): the signing domain is the From domain or a parent of
-    it, and is not a public suffix. CJSM signing as `cjsm.net` aligns with every CJSM mailbox."""
+    """The signing domain is the From domain itself or the From's organisational domain (the
+    Public Suffix List's registrable domain): `cjsm.net` signs for every CJSM mailbox."""
     signing_domain = signing_domain.lower().rstrip(".")
-    if signing_domain in _PUBLIC_SUFFIXES or "." not in signing_domain:
+    from_domain = from_domain.lower().rstrip(".")
+    if not signing_domain:
         return False
-    return domain_under(from_domain, signing_domain)
+    return signing_domain == from_domain or signing_domain == _PSL.privatesuffix(from_domain)
 
 
 @lru_cache(maxsize=4096)
@@ -77,21 +86,18 @@ def auth_results_pass(
     if not trusted:
         return None
     for header in headers:
-        text = _COMMENT.sub(" ", header)
-        parts = [p.strip() for p in text.split(";")]
-        if not parts or not parts[0]:
+        parsed = _parse_auth_results(header)
+        if parsed is None or (parsed.authserv_id or "").lower() not in trusted:
             continue
-        authserv = parts[0].split()[0].lower()
-        if authserv not in trusted:
-            continue
-        for resinfo in parts[1:]:
-            m = _RESULT.match(resinfo)
-            if not m or m.group(2).lower() != "pass":
+        authserv = parsed.authserv_id.lower()
+        for result in parsed.results:
+            if (result.result or "").lower() != "pass":
                 continue
-            method = m.group(1).lower()
+            method = (result.method or "").lower()
             props = {
-                f"{p.lower()}.{k.lower()}": v.strip('"').lower()
-                for p, k, v in _PROPERTY.findall(m.group(3))
+                f"{p.type}.{p.name}".lower(): _unquote(p.value).lower()
+                for p in result.properties
+                if p.type and p.name and p.value
             }
             if method == "dmarc" and props.get("header.from") == from_domain:
                 return f"{authserv} reports dmarc=pass for {from_domain}"
@@ -99,31 +105,85 @@ def auth_results_pass(
                 domain = props.get("header.d") or props.get("header.i", "").rpartition("@")[2]
                 if domain and aligned(domain, from_domain):
                     return f"{authserv} reports dkim=pass for {domain}"
-            if method == "spf":
-                domain = props.get("smtp.mailfrom", "").rpartition("@")[2]
-                if domain and domain == from_domain:
-                    return f"{authserv} reports spf=pass for {domain}"
     return None
 
 
+def _parse_auth_results(header: str) -> authres.AuthenticationResultsHeader | None:
+    """The header by RFC 8601's grammar, or None when it does not follow it (then it vouches
+    for nothing). Deeply nested comments are refused before the recursive parser sees them."""
+    if _comment_depth(header) > 8:
+        return None
+    try:
+        return authres.AuthenticationResultsHeader.parse_value(header)
+    except Exception:  # noqa: BLE001 - authres raises its own SyntaxError and others
+        return None
+
+
+def _comment_depth(text: str) -> int:
+    if "(" not in text:
+        return 0
+    depth = deepest = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")" and depth:
+            depth -= 1
+    return deepest
+
+
+def _unquote(value: str) -> str:
+    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+
+
 def dkim_key_names(raw: bytes) -> list[str]:
-    """DNS names of the keys the message's DKIM signatures need (`s._domainkey.d`), so the
-    edge can fetch them before deciding."""
+    """DNS names of the keys that the message's acceptable DKIM signatures need
+    (`s._domainkey.d`), so the edge can fetch them before deciding: only for signatures by a
+    domain aligned with the one From (no lookups an attacker chooses), at most a few."""
+    block, _ = header_block(raw)
+    fields = wanted_fields(block, _KEY_FIELDS)
+    froms = [value for name, value in fields if name == b"from"]
+    from_domain = _from_domain(froms)
+    if from_domain is None:
+        return []
     names: list[str] = []
-    header_end = raw.find(b"\r\n\r\n")
-    if header_end < 0:
-        header_end = raw.find(b"\n\n")
-    head = raw if header_end < 0 else raw[:header_end]
-    for block in re.split(rb"\r?\n(?=\S)", head):
-        if not block[:15].lower().startswith(b"dkim-signature:"):
+    for name, value in fields:
+        if name != b"dkim-signature":
             continue
-        tags = {k.lower(): re.sub(rb"\s+", b"", v) for k, v in _DKIM_TAGS.findall(block[15:])}
-        if b"s" in tags and b"d" in tags:
+        tags = signature_tags(value)
+        if acceptable_signature(tags, from_domain) is None:
             try:
                 names.append(key_name(tags[b"s"].decode("ascii"), tags[b"d"].decode("ascii")))
-            except UnicodeDecodeError:
+            except (KeyError, UnicodeDecodeError):
                 continue
+        if len(names) == MAX_SIGNATURES:
+            break
     return names
+
+
+def signature_tags(value: bytes) -> dict[bytes, bytes]:
+    """A DKIM-Signature's tags, names lower-cased, values with their white space removed."""
+    return {k.lower(): _SPACE.sub(b"", v) for k, v in _DKIM_TAGS.findall(value)}
+
+
+def acceptable_signature(tags: Mapping[bytes, bytes], from_domain: str) -> str | None:
+    """Why a signature cannot vouch for `from_domain`, or None when it may be verified."""
+    domain = tags.get(b"d", b"").decode("ascii", "replace").lower()
+    if not domain or not aligned(domain, from_domain):
+        return f"signed by {domain or 'no domain'}, which is not aligned with {from_domain}"
+    if tags.get(b"a", b"").lower() not in _ALGORITHMS:
+        return "signed with an algorithm other than rsa-sha256 or ed25519-sha256 (RFC 8301)"
+    if b"l" in tags:
+        return "signs only part of the body (l=), so text could be added after it"
+    return None
+
+
+def _from_domain(values: list[bytes]) -> str | None:
+    if len(values) != 1:
+        return None
+    spec = mailbox_from_header(header_text(values[0], decode_words=False))
+    address = parse_address(spec) if spec else None
+    return address.domain if address is not None else None
 
 
 def key_name(selector: str, domain: str) -> str:
@@ -131,7 +191,7 @@ def key_name(selector: str, domain: str) -> str:
 
 
 def dkim_pass(raw: bytes, from_domain: str, keys: Mapping[str, bytes]) -> str | None:
-    """The evidence line when a DKIM signature by an aligned domain verifies."""
+    """The evidence line when an acceptable DKIM signature by an aligned domain verifies."""
     if not keys:
         return None
 
@@ -143,8 +203,13 @@ def dkim_pass(raw: bytes, from_domain: str, keys: Mapping[str, bytes]) -> str | 
         signer = dkim.DKIM(raw, logger=_QUIET, minkey=1024)
     except Exception:  # noqa: BLE001 - unparseable message: no DKIM evidence
         return None
-    count = sum(1 for name, _ in signer.headers if name.lower() == b"dkim-signature")
-    for index in range(min(count, 8)):
+    signatures = [value for name, value in signer.headers if name.lower() == b"dkim-signature"]
+    usable = [
+        index
+        for index, value in enumerate(signatures)
+        if acceptable_signature(signature_tags(value), from_domain) is None
+    ]
+    for index in usable[:MAX_SIGNATURES]:
         try:
             ok = signer.verify(idx=index, dnsfunc=lookup)
         except Exception:  # noqa: BLE001 - malformed signature or key: this one fails

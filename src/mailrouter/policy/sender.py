@@ -25,11 +25,15 @@ class SenderCheck(NamedTuple):
 
 
 def domain_class(domain: str, policy: SenderPolicy) -> SenderClass:
+    """CJSM, police or other. A suffix alone names no organisation: `a@cjsm.net`,
+    `pc@police.uk` and `x@police.uk.cjsm.net` are `other`."""
     base = domain
     for suffix in policy.cjsm_suffixes:
         if domain_under(domain, suffix):
             base = domain[: -len(suffix)].rstrip(".")
             break
+    if not base or base in policy.police_suffixes:
+        return SenderClass.OTHER
     if any(domain_under(base, s) for s in policy.police_suffixes):
         return SenderClass.POLICE
     if base != domain:
@@ -82,12 +86,11 @@ def check_sender(
 
 
 def _header_from(view: MessageView, reasons: list[str]) -> Address | None:
-    if len(view.from_values) != 1:
-        reasons.append(
-            "the message has no From header"
-            if not view.from_values
-            else "the message has more than one From header"
-        )
+    if len(view.from_values) > 1 or view.from_fields > 1:
+        reasons.append("the message has more than one From header")
+        return None
+    if not view.from_values:
+        reasons.append("the message has no From header among its header fields")
         return None
     spec = mailbox_from_header(view.from_values[0])
     address = parse_address(spec) if spec else None
