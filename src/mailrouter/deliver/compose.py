@@ -7,6 +7,9 @@ the field; nothing else in the message is touched, and it is never re-serialised
 
 Values reaching a header are one line of printable text (control characters dropped), and
 non-ASCII text is RFC 2047 encoded: nothing taken from a message can start a new header.
+A field of the original named like ours, in any syntax, is renamed `X-Sender-Mailrouter-…`
+(the SMTP and pull checks refuse such mail; this holds even for a message that got past
+them), so a team's mail client sorts only by what the gateway wrote.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from email.utils import format_datetime
 from typing import Any
 
 from mailrouter.notices import clean
-from mailrouter.parse.headers import header_block
+from mailrouter.parse.headers import header_block, header_region
 
 MAX_LINE = 998  # RFC 5322 §2.1.1
 _SUBJECT = re.compile(rb"(?:^|\n)subject:[ \t]*", re.IGNORECASE)
 _HELO = re.compile(r"[^A-Za-z0-9.\-\[\]:_]")
+_OURS = re.compile(rb"(^|\n)(x-mailrouter-)(?=[\x21-\x39\x3b-\x7e]*[ \t]*:)", re.IGNORECASE)
 
 
 def compose(raw: bytes, meta: dict[str, Any]) -> bytes:
@@ -38,7 +42,15 @@ def compose(raw: bytes, meta: dict[str, Any]) -> bytes:
         ("X-Mailrouter-Rule", decision.get("rule")),
     )
     lines.extend(header_line(name, value) for name, value in fields if value)
-    return b"".join(lines) + tag_subject(raw, meta.get("subject_tag") or "")
+    return b"".join(lines) + tag_subject(rename_ours(raw), meta.get("subject_tag") or "")
+
+
+def rename_ours(raw: bytes) -> bytes:
+    """`raw` with any header field named like ours renamed (the body untouched)."""
+    region = header_region(raw)
+    if b"mailrouter-" not in region.lower():
+        return raw
+    return _OURS.sub(rb"\1X-Sender-Mailrouter-", region) + raw[len(region) :]
 
 
 def header_line(name: str, value: str) -> bytes:

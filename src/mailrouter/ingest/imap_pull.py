@@ -197,11 +197,12 @@ class ImapPuller:
         if raw is None:
             return
         max_received = gateway.settings.smtp.max_received_headers
-        loop = checks.loop_reason(raw, max_received)
-        if loop is not None:
-            log.warning("pull_loop_refused", id=gateway_id, uid=uid, why=loop)
-            await self._decided(uidvalidity, uid, pull.rejected_folder, gateway_id, "loop", now,
-                                loop)  # fmt: skip
+        refused = checks.pulled_reason(raw, max_received)
+        if refused is not None:
+            rule = "loop" if refused in (checks.OURS, checks.TOO_MANY_HOPS) else "malformed"
+            log.warning("pull_refused", id=gateway_id, uid=uid, why=refused)
+            await self._decided(uidvalidity, uid, pull.rejected_folder, gateway_id, rule, now,
+                                refused)  # fmt: skip
             return
 
         ruleset = gateway.ruleset

@@ -7,6 +7,8 @@
   answers it with 501. The handler then decides what a null sender may do.
 - A cap on concurrent sessions (aiosmtpd has none, issue #282): past it, 421 and close.
 - Long DATA lines (up to 64 KiB) are taken, not refused with 500.
+- A path with a control character or odd white space inside its brackets is malformed (553),
+  not an address once aiosmtpd's parser has stripped it.
 - DATA is read in large pieces, not line by line (ingest/data.py): the same bytes, framing and
   limits as aiosmtpd, at a fraction of the cost per message.
 - Faults reach the handler's handle_exception, which answers 451/452, never aiosmtpd's
@@ -159,7 +161,18 @@ class GatewaySMTP(SMTP):
             if local_limit and len(address.rpartition("@")[0]) > local_limit:
                 return None, None
             return address, arg[plain.end() :]
+        if not _printable_path(arg):
+            return None, None  # 553 5.1.3: malformed, as Postfix says; never "repaired"
         return super()._getaddr(arg)
+
+
+def _printable_path(arg: str) -> bool:
+    """No control or odd white space (CR, VT, FF, NBSP, U+0085, U+2028…) inside the brackets:
+    aiosmtpd's parser would strip some of it and take what is left for an address."""
+    opening = arg.find("<")
+    closing = arg.rfind(">")
+    inside = arg[opening + 1 : closing] if 0 <= opening < closing else arg.strip()
+    return inside.isprintable()
 
 
 @functools.cache

@@ -41,6 +41,8 @@ TOO_MANY_HOPS = Reply(554, "5.4.6", "Too many Received headers: the message may 
 BARE_LINE_ENDING = Reply(
     550, "5.6.0", "Bare CR or LF in the message is not accepted (RFC 5321 2.3.8)"
 )
+NUL_IN_DATA = Reply(550, "5.6.0", "NUL characters in the message are not accepted")
+HEADER_TOO_BIG = Reply(552, "5.3.4", "Message header too big for this gateway")
 TOO_BIG = Reply(552, "5.3.4", "Message too big for this gateway")
 REJECTED = Reply(550, "5.7.1", "{text}")
 BOUNCED = Reply(550, "5.6.0", "{text}")

@@ -2,9 +2,12 @@
 
 Every message's headers are read here, one way: lines up to the first empty line, each
 field with its folded continuation lines, values left as bytes until someone reads them. A
-line that is neither a header nor a continuation ends the header block, as in the standard
-library. `content_type` parses a Content-Type value just far enough for the
-decision: the media type and the `charset`, `format`, `delsp` and `boundary` parameters.
+field name may have white space before its colon (RFC 5322 §4.5, obsolete syntax that mail
+clients still read). A line that is neither a header nor a continuation ends the header block,
+as in the standard library; the checks that guard against forged headers look past it, up to
+the first empty line, with `field_names` (a mail client may read further than we do).
+`content_type` parses a Content-Type value just far enough for the decision: the media
+type and the `charset`, `format`, `delsp` and `boundary` parameters.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from functools import lru_cache
 # One header field: its name, and its value with any folded continuation lines.
 # A value runs over its continuation lines, without the line break that ends it.
 _VALUE = rb"([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)"
-_FIELD = re.compile(rb"\n([\x21-\x39\x3b-\x7e]+):[ \t]*" + _VALUE)
+_FIELD = re.compile(rb"\n([\x21-\x39\x3b-\x7e]+)[ \t]*:[ \t]*" + _VALUE)
 # A line that starts neither a field nor a continuation.
-_NOT_A_FIELD = re.compile(rb"\n(?![\x21-\x39\x3b-\x7e]+:|[ \t])")
-_MBOX_FROM = re.compile(rb"From [^\n]*\n")
+_NOT_A_FIELD = re.compile(rb"\n(?![\x21-\x39\x3b-\x7e]+[ \t]*:|[ \t])")
+_FIELD_NAME = re.compile(rb"\n([\x21-\x39\x3b-\x7e]+)[ \t]*:")
+_MBOX_FROM = re.compile(rb"From (?![ \t]*:)[^\n]*\n")  # an mbox separator, not "From :"
 _PARAM = re.compile(r';\s*([A-Za-z0-9!#$%&\'*+.^_`|~-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
 MAX_HEADER_BYTES = 256 * 1024
 
@@ -52,6 +56,31 @@ def header_block(raw: bytes) -> tuple[bytes, bytes]:
     return block, (b"" if end < 0 else raw[len(block) + gap :])
 
 
+def header_region(raw: bytes) -> bytes:
+    """Everything before the first empty line, however long, stray lines included."""
+    end = raw.find(b"\r\n\r\n")
+    lf_end = raw.find(b"\n\n", 0, end if end >= 0 else len(raw))
+    if lf_end >= 0:
+        end = lf_end
+    return raw if end < 0 else raw[:end]
+
+
+def field_names(region: bytes) -> list[bytes]:
+    """The lower-cased name of every line in `region` that a lenient reader would take for a
+    header field (white space before the colon allowed, stray lines skipped, no length cap)."""
+    return _FIELD_NAME.findall(b"\n" + region.lower())
+
+
+def count_field(region: bytes, name: str) -> int:
+    """How many fields of `region` a lenient reader would take for `name` (as `field_names`)."""
+    return len(_named(name).findall(b"\n" + region))
+
+
+@lru_cache(maxsize=16)
+def _named(name: str) -> re.Pattern[bytes]:
+    return re.compile(rb"\n" + re.escape(name.encode()) + rb"[ \t]*:", re.IGNORECASE)
+
+
 def wanted_fields(block: bytes, names: frozenset[str]) -> list[tuple[bytes, bytes]]:
     """Only the named fields of a header block, in order, as (lower-case name, raw value):
     the regex engine skips the rest (Received, ARC, X-headers…) without Python looking."""
@@ -61,7 +90,7 @@ def wanted_fields(block: bytes, names: frozenset[str]) -> list[tuple[bytes, byte
 @lru_cache(maxsize=16)
 def _pattern(names: frozenset[str]) -> re.Pattern[bytes]:
     alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return re.compile(rb"\n(" + alternation.encode() + rb"):[ \t]*" + _VALUE, re.IGNORECASE)
+    return re.compile(rb"\n(" + alternation.encode() + rb")[ \t]*:[ \t]*" + _VALUE, re.IGNORECASE)
 
 
 def text_value(value: bytes) -> str:
