@@ -94,4 +94,4 @@ def test_poca_words_in_a_disclaimer_do_not_count(route: Decider) -> None:
 
 def test_rule_reason_names_the_keyword(route: Decider) -> None:
     decision = route(SUBJECT, _body("confiscation timetable"))
-    assert any("poca keyword 'confiscation'" in r for r in decision.reasons)
+    assert any("poca keyword “confiscation”" in r for r in decision.reasons)

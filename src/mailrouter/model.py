@@ -7,6 +7,7 @@ caller (SMTP, IMAP, CLI, tests) prints the same shape.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -14,6 +15,21 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mailrouter.parse.evidence import Note
+
+
+# A reason quotes text taken from the message only through `quoted`, between “ and ”: what is
+# kept about a message for longer than its decision (the journal) drops what is inside.
+_QUOTED = re.compile("\u201c[^\u201d]*\u201d")
+
+
+def quoted(text: str) -> str:
+    """Text from the message, as a reason quotes it (see `without_quotes`)."""
+    return "\u201c" + text.replace("\u201d", "\u201c") + "\u201d"
+
+
+def without_quotes(reason: str) -> str:
+    """A reason with every quotation of the message's text left out."""
+    return _QUOTED.sub("\u201c\u2026\u201d", reason)
 
 
 class Action(StrEnum):

@@ -1,6 +1,7 @@
 """What the gateway writes down about a decided message, whichever way it arrived.
 
-`journal_row`: the decision as the journal keeps it (no names or dates of birth).
+`journal_row`: the decision as the journal keeps it: no names or dates of birth, no subject,
+and no text the reasons quote from the message (model.quoted).
 `spool_meta`: what the delivery side needs besides the message bytes: the envelope, where the
 message came from (for our Received line), the route's subject tag and the decision summary
 that becomes the X-Mailrouter-* headers.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailrouter.model import Action, Decision
+from mailrouter.model import Action, Decision, without_quotes
 from mailrouter.rules.ruleset import Ruleset
 from mailrouter.store.journal import QUEUED, REFUSED
 
@@ -31,7 +32,7 @@ def journal_row(
         "mailbox": decision.mailbox,
         "action": decision.action.value,
         "rule": decision.rule,
-        "reasons": decision.reasons,
+        "reasons": [without_quotes(reason) for reason in decision.reasons],
         "tags": decision.tags,
         "size": size,
         "state": QUEUED if delivering else REFUSED,

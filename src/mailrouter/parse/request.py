@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from mailrouter.model import Court, Defendant
+from mailrouter.model import Court, Defendant, quoted
 from mailrouter.parse import urn as urns
 from mailrouter.parse.blocks import Block, segment
 from mailrouter.parse.court import CourtFinding, Gazetteer, Status
@@ -203,16 +203,19 @@ def _read_urn(facts: RequestFacts, message: _Message, forces: frozenset[str]) ->
     facts.missing.append("urn")
     near = in_subject.near_misses or in_body.near_misses
     unknown = in_subject.unknown_forces or in_body.unknown_forces
+    # The detail goes to the sender, who wrote the value; the reason quotes it as message text.
     if near:
         value = near[0]
         size = len(urns.normalise(value))
         detail = f"'{value}' is not a URN: it has {size} characters, not 11."
+        reason = f"{quoted(value)} is not a URN: it has {size} characters, not 11."
     elif unknown:
         detail = f"'{unknown[0]}' does not start with a police force code."
+        reason = f"{quoted(unknown[0])} does not start with a police force code."
     else:
-        detail = "No URN was found in the subject."
+        detail = reason = "No URN was found in the subject."
     facts.details["urn"] = detail
-    facts.reasons.append(f"URN missing: {detail}")
+    facts.reasons.append(f"URN missing: {reason}")
 
 
 # --- court -------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from mailrouter.model import Court, SenderClass
+from mailrouter.model import Court, SenderClass, quoted
 from mailrouter.parse.request import RequestFacts
 from mailrouter.rules.keywords import KeywordMatcher, PatternError, compile_pattern
 from mailrouter.rules.schema import Condition
@@ -196,7 +196,7 @@ def compile_condition(cond: Condition, names: Names, path: tuple[str | int, ...]
         def matches(f: Facts, why: Why) -> bool:
             found = [(name, f.keyword(name)) for name in required]
             return all(hit for _, hit in found) and _say(
-                why, "; ".join(f"{name} keyword '{hit}'" for name, hit in found)
+                why, "; ".join(f"{name} keyword {quoted(hit)}" for name, hit in found)
             )
 
         tests.append(matches)
@@ -208,7 +208,7 @@ def compile_condition(cond: Condition, names: Names, path: tuple[str | int, ...]
             for name in choices:
                 hit = f.keyword(name)
                 if hit:
-                    return _say(why, f"{name} keyword '{hit}'")
+                    return _say(why, f"{name} keyword {quoted(hit)}")
             return False
 
         tests.append(matches_any)
@@ -268,7 +268,7 @@ def _pattern_test(pattern: object, where: str) -> Predicate:
         request = f.reading[0]
         text = request.subject_folded if where == "subject" else request.body_folded
         m = pattern.search(text)  # type: ignore[attr-defined]
-        return m is not None and _say(why, f"{where} matches '{m.group(0).strip()}'")
+        return m is not None and _say(why, f"{where} matches {quoted(m.group(0).strip())}")
 
     return test
 
