@@ -19,7 +19,8 @@ from aiosmtpd.smtp import SMTP
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailrouter.ingest.protocol import GatewaySMTP, SessionLimit
+from mailrouter.ingest.admission import Admission
+from mailrouter.ingest.protocol import GatewaySMTP
 
 SIZE_LIMIT = 200_000
 LINE_LIMIT = 65_536
@@ -76,7 +77,7 @@ def _run_both(payload: bytes, pieces: int = 1) -> tuple[Any, Any]:
         factories: list[Callable[[Recorder], SMTP]] = [
             lambda h: PlainSMTP(h, data_size_limit=SIZE_LIMIT, decode_data=False),
             lambda h: GatewaySMTP(
-                h, limit=SessionLimit(10), data_size_limit=SIZE_LIMIT, decode_data=False
+                h, limit=Admission(10), data_size_limit=SIZE_LIMIT, decode_data=False
             ),
         ]
         for factory in factories:

@@ -29,7 +29,16 @@ class SmtpSettings(Section):
     hostname: str = Field(default_factory=socket.getfqdn, description="name in banner/Received")
     max_message_size: int = Field(default=25 * 1024 * 1024, ge=1024)
     max_sessions: int = Field(default=200, ge=1, description="concurrent SMTP sessions")
-    timeout: float = Field(default=300.0, gt=0, description="idle seconds per command (RFC 5321)")
+    max_sessions_per_client: int = Field(
+        default=20, ge=1, description="concurrent sessions from one address (relays: no cap)"
+    )
+    relay_reserve: int = Field(
+        default=20, ge=0, description="of max_sessions, kept for the trusted relays"
+    )
+    timeout: float = Field(default=300.0, gt=0, description="seconds for each command (RFC 5321)")
+    stress_timeout: float = Field(
+        default=10.0, gt=0, description="seconds for each command when most sessions are in use"
+    )
     command_call_limit: int = Field(default=50, ge=1, description="same command, per session")
     tls_cert: Path | None = None
     tls_key: Path | None = None

@@ -27,11 +27,13 @@ from mailrouter.deliver.base import Transport
 from mailrouter.deliver.process import DeliveryProcess
 from mailrouter.deliver.transports import open_transports
 from mailrouter.deliver.worker import DeliveryQueue
+from mailrouter.ingest.admission import Admission
 from mailrouter.ingest.handler import GatewayHandler, StorageFull, is_storage_error
 from mailrouter.ingest.imap_pull import ImapPuller
-from mailrouter.ingest.protocol import GatewaySMTP, SessionLimit
+from mailrouter.ingest.protocol import GatewaySMTP
 from mailrouter.model import Envelope
 from mailrouter.notify.outbox import NoticeSender, Notifier, failure_notices
+from mailrouter.policy.auth import peer_is_trusted
 from mailrouter.rules.ruleset import Ruleset, RulesInvalid, load_ruleset
 from mailrouter.store.journal import JournalPool
 from mailrouter.store.spool import Spool
@@ -85,7 +87,13 @@ class Gateway:
                 on_parked=failure_notices(self.notifier, self.notice_sender),
             )  # fmt: skip
         self.puller = ImapPuller(self) if self.pulling else None
-        self.limit = SessionLimit(settings.smtp.max_sessions)
+        smtp = settings.smtp
+        self.limit = Admission(
+            smtp.max_sessions, per_client=smtp.max_sessions_per_client,
+            relay_reserve=smtp.relay_reserve, timeout=smtp.timeout,
+            stress_timeout=smtp.stress_timeout,
+            is_relay=lambda ip: peer_is_trusted(ip, self.ruleset.senders.trusted_relays),
+        )  # fmt: skip
         self.server: asyncio.base_events.Server | None = None
         self._stopped = asyncio.Event()
 

@@ -5,7 +5,9 @@
   are given one.
 - MAIL FROM:<> (the null reverse-path) is accepted as RFC 5321 §4.5.5 requires; aiosmtpd
   answers it with 501. The handler then decides what a null sender may do.
-- A cap on concurrent sessions (aiosmtpd has none, issue #282): past it, 421 and close.
+- Admission (ingest/admission.py): caps on sessions in all and per client address, a reserve
+  for trusted relays, and a deadline per command that shortens under stress; past a cap, 421
+  and close.
 - Long DATA lines (up to 64 KiB) are taken, not refused with 500.
 - A path with a control character or odd white space inside its brackets is malformed (553),
   not an address once aiosmtpd's parser has stripped it.
@@ -25,6 +27,7 @@ from typing import Any, AnyStr
 from aiosmtpd.smtp import MISSING, SMTP, syntax
 
 from mailrouter.ingest import replies
+from mailrouter.ingest.admission import Admission
 from mailrouter.ingest.data import DataReader, Problem
 
 NULL_PATH = "<>"
@@ -37,36 +40,13 @@ _PLAIN_PATH = re.compile(
 )
 
 
-class SessionLimit:
-    """Counts live sessions; refuses new ones past the maximum."""
-
-    def __init__(self, maximum: int) -> None:
-        self.maximum = maximum
-        self.active = 0
-        self.idle = asyncio.Event()
-        self.idle.set()
-
-    def acquire(self) -> bool:
-        if self.active >= self.maximum:
-            return False
-        self.active += 1
-        self.idle.clear()
-        return True
-
-    def release(self) -> None:
-        self.active -= 1
-        if self.active <= 0:
-            self.active = 0
-            self.idle.set()
-
-
 class GatewaySMTP(SMTP):
     # aiosmtpd refuses DATA lines over 1001 octets; Postfix in front of us passes lines of up to
     # 2048, and HTML mail from some clients has longer ones. Accept them (RFC 5321 §4.5.3.1.6
     # says the limit SHOULD be generous) up to a bound that keeps a session's buffer small.
     line_length_limit = 65536
 
-    def __init__(self, handler: Any, *, limit: SessionLimit, **kwargs: Any) -> None:
+    def __init__(self, handler: Any, *, limit: Admission, **kwargs: Any) -> None:
         if kwargs.get("decode_data"):
             raise ValueError("GatewaySMTP hands the handler bytes: decode_data must be off")
         super().__init__(handler, **kwargs)
@@ -74,12 +54,16 @@ class GatewaySMTP(SMTP):
         self._counted = False
         self._refused = False
         self._plain_replies = False
+        self._deadline = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if not self._counted and not self._refused:  # the first call; STARTTLS calls again
-            if not self._limit.acquire():
+            peer = transport.get_extra_info("peername")
+            client = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+            refusal = self._limit.admit(self, client)
+            if refusal is not None:
                 self._refused = True
-                transport.write(f"{replies.TOO_MANY_SESSIONS}\r\n".encode())  # type: ignore[attr-defined]
+                transport.write(f"{refusal}\r\n".encode())  # type: ignore[attr-defined]
                 transport.close()
                 return
             self._counted = True
@@ -90,8 +74,21 @@ class GatewaySMTP(SMTP):
             return
         if self._counted:
             self._counted = False
-            self._limit.release()
+            self._limit.release(self)
         super().connection_lost(error)
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        # aiosmtpd calls this when a session starts and when a whole command has arrived: the
+        # timer is a deadline for the next command (DATA included), whatever the client
+        # trickles in meanwhile. Its length is the admission's, short under stress.
+        seconds = duration or self._limit.timeout()
+        self._deadline = self.loop.time() + seconds
+        super()._reset_timeout(seconds)
+
+    def tighten(self, seconds: float) -> None:
+        """Bring this session's deadline to at most `seconds` from now (stress)."""
+        if self.transport is not None and self._deadline - self.loop.time() > seconds:
+            self._reset_timeout(seconds)
 
     async def push(self, status: AnyStr) -> None:
         if isinstance(status, str) and not self._plain_replies:

@@ -49,6 +49,9 @@ BOUNCED = Reply(550, "5.6.0", "{text}")
 TEMPORARY_FAILURE = Reply(451, "4.3.0", "Temporary failure on our side, please try again later")
 STORAGE_FULL = Reply(452, "4.3.1", "Insufficient system storage, please try again later")
 TOO_MANY_SESSIONS = Reply(421, "4.3.2", "Too many connections, please try again later")
+TOO_MANY_FROM_CLIENT = Reply(
+    421, "4.7.0", "Too many connections from your address, please try again later"
+)
 SHUTTING_DOWN = Reply(421, "4.3.2", "Service shutting down, please try again later")
 
 # The codes our SMTP library uses without an enhanced status, and the one each means.

@@ -77,6 +77,7 @@ class MessageView:
     body: str = ""
     body_is_html: bool = False
     notes: list[str] = field(default_factory=list)
+    partial: bool = False  # a bound was reached: some of the message was not read
     # The HTML alternatives beside a plain text that was read instead, still encoded: looked
     # at only if the plain text leaves something missing (see `html_alternative`).
     html_beside: tuple[TextPart, ...] = ()
@@ -103,6 +104,7 @@ def read_message(raw: bytes) -> MessageView:
         part, view.html_beside = find_text_parts(body, ctype, params, budget)
         if budget.exhausted:
             view.notes.append("the message has too many MIME parts to read them all")
+            view.partial = True
         if part is None:
             view.notes.append("the message has no readable text part")
             return view
@@ -220,6 +222,7 @@ def _is_attachment(disposition: object) -> bool:
 def _transfer_decode(body: bytes, encoding: str, view: MessageView) -> bytes:
     if len(body) > MAX_BODY_BYTES * 2:
         view.notes.append("only the first part of a very long body was read")
+        view.partial = True
         body = body[: MAX_BODY_BYTES * 2]
     if encoding == "base64":
         return _base64(body, view)
@@ -239,11 +242,14 @@ def _base64(body: bytes, view: MessageView) -> bytes:
 def _text(data: bytes, ctype: str, params: dict[str, str], view: MessageView) -> tuple[str, bool]:
     if len(data) > MAX_BODY_BYTES:
         view.notes.append("only the first part of a very long body was read")
+        view.partial = True
         data = data[:MAX_BODY_BYTES]
     text = decode_bytes(data, params.get("charset"))
     is_html = ctype == "text/html"
     if is_html:
+        noted = len(view.notes)
         text = html_to_text(text, view.notes)
+        view.partial = view.partial or len(view.notes) > noted  # its one note: the tag bound
     else:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         if params.get("format", "").lower() == "flowed":

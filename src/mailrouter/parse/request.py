@@ -51,6 +51,9 @@ __all__ = ["DEFAULT_LIMITS", "Limits", "RequestFacts", "read_request"]
 class RequestFacts:
     urn: str | None = None
     urn_ambiguous: bool = False
+    # A bound on reading was reached (a very long message, too many parts): what was not read
+    # might change the decision, so a person decides, like any ambiguity.
+    read_in_part: bool = False
     court: Court | None = None
     court_status: Status = Status.NONE
     defendants: list[Defendant] = field(default_factory=list)
@@ -66,7 +69,7 @@ class RequestFacts:
 
     @property
     def ambiguous(self) -> bool:
-        return self.urn_ambiguous or self.court_status is Status.AMBIGUOUS
+        return self.urn_ambiguous or self.read_in_part or self.court_status is Status.AMBIGUOUS
 
     @property
     def body_folded(self) -> str:
@@ -122,6 +125,7 @@ def read_request(
     lines, core_end, shortened = _bounded(parts.lines, parts.core_start, parts.core_end)
     if shortened:
         facts.reasons.append("only the first part of a very long message was read")
+    facts.read_in_part = shortened or view.partial
     blocks = segment(lines, parts.core_start, core_end, vocabulary)
     texts = read_blocks(blocks, vocabulary)
     findings = find_date_roles(blocks, texts, vocabulary, gazetteer)

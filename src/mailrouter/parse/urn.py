@@ -11,6 +11,7 @@ characters) is reported as a near miss so the bounce can say what a URN looks li
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Container
 from typing import NamedTuple
@@ -60,41 +61,44 @@ def presented_urns(text: str, forces: Container[str]) -> list[str]:
     number mentioned in passing ("linked to 20AB7654321") is not one."""
     if _FIVE_DIGITS.search(text) is None:
         return []
-    out: list[str] = []
+    out: dict[str, None] = {}
     for m in _PRESENTED.finditer(text):
         compact = "".join(m.group(1, 2, 3, 4)).upper()
-        if compact[:2] in forces and compact not in out:
-            out.append(compact)
-    return out
+        if compact[:2] in forces:
+            out.setdefault(compact)
+    return list(out)
 
 
 def scan_urns(text: str, forces: Container[str], *, near_misses: bool = True) -> UrnScan:
     """The URNs in `text`; with `near_misses`, also what a label offers as a URN that is not
     one (looked for only when there is no URN)."""
-    urns: list[str] = []
-    unknown: list[str] = []
-    spans: list[tuple[int, int]] = []
+    # Dicts keep first-appearance order and look up in constant time: a text of thousands of
+    # URN-shaped tokens costs linear time, never quadratic.
+    urns: dict[str, None] = {}
+    unknown: dict[str, None] = {}
+    starts: list[int] = []
+    ends: list[int] = []
     for m in _URN.finditer(text):
         compact = "".join(m.groups()).upper()
-        spans.append(m.span())
+        starts.append(m.start())
+        ends.append(m.end())
         if compact[:2] not in forces:
-            if compact not in unknown:
-                unknown.append(compact)
+            unknown.setdefault(compact)
             continue
-        if compact not in urns:
-            urns.append(compact)
-    near: list[str] = []
+        urns.setdefault(compact)
+    near: dict[str, str] = {}
     lowered = text.lower() if near_misses and not urns else ""  # only without a URN
     if "ref" in lowered or "urn" in lowered:
         for m in _LABELLED.finditer(text):
             start = m.start("value")
-            if any(a <= start < b for a, b in spans):
+            inside = bisect.bisect_right(starts, start) - 1  # the last URN starting at or before
+            if inside >= 0 and start < ends[inside]:
                 continue
             value = _trim_label_value(m.group("value"))
             compact = normalise(value)
-            if _looks_meant_as_urn(compact) and compact not in near:
-                near.append(value)
-    return UrnScan(urns, near, unknown)
+            if _looks_meant_as_urn(compact):
+                near.setdefault(compact, value)
+    return UrnScan(list(urns), list(near.values()), list(unknown))
 
 
 def _trim_label_value(value: str) -> str:
