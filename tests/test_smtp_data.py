@@ -11,7 +11,9 @@ the size limit, empty messages, and data arriving in small pieces.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +39,10 @@ class Recorder:
 
 class PlainSMTP(SMTP):
     line_length_limit = LINE_LIMIT  # as GatewaySMTP's
+
+
+class SpillingSMTP(GatewaySMTP):
+    spill_bytes = 64  # every message but the smallest waits in a temporary file
 
 
 async def _exchange(port: int, payload: bytes, pieces: int) -> list[str]:
@@ -72,12 +78,23 @@ async def _readline(reader: asyncio.StreamReader) -> bytes:
 
 
 def _run_both(payload: bytes, pieces: int = 1) -> tuple[Any, Any]:
+    """(aiosmtpd's replies and messages, ours): ours the same whether the data is held in
+    memory or spilled to a temporary file as it arrives."""
+
     async def main() -> tuple[Any, Any]:
         results = []
+        spill_dir = Path(tempfile.mkdtemp())
         factories: list[Callable[[Recorder], SMTP]] = [
             lambda h: PlainSMTP(h, data_size_limit=SIZE_LIMIT, decode_data=False),
             lambda h: GatewaySMTP(
                 h, limit=Admission(10), data_size_limit=SIZE_LIMIT, decode_data=False
+            ),
+            lambda h: SpillingSMTP(
+                h,
+                limit=Admission(10),
+                spill_dir=spill_dir,
+                data_size_limit=SIZE_LIMIT,
+                decode_data=False,
             ),
         ]
         for factory in factories:
@@ -92,6 +109,9 @@ def _run_both(payload: bytes, pieces: int = 1) -> tuple[Any, Any]:
                 server.close()
                 await server.wait_closed()
             results.append((replies, recorder.messages))
+        assert list(spill_dir.iterdir()) == []  # unnamed files: nothing left behind
+        spill_dir.rmdir()
+        assert results[2] == results[1]
         return results[0], results[1]
 
     return asyncio.run(main())

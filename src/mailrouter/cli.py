@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -249,6 +250,9 @@ def _pull(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, *, listen: bool) -> int:
+    # Everything the gateway writes (spool, journal, outbox, Maildirs, spilled DATA) is its
+    # own and nobody else's, as Postfix's queue is.
+    os.umask(0o077)
     settings = load_settings(args.config)
     logs.configure(settings.log.level, settings.log.format)
     if not listen and not settings.pull.username:

@@ -46,6 +46,9 @@ class SmtpSettings(Section):
         default=False, description="refuse MAIL before STARTTLS from non-loopback peers"
     )
     max_received_headers: int = Field(default=50, ge=1, description="loop protection")
+    large_messages_at_once: int = Field(
+        default=2, ge=1, description="messages over 1 MiB loaded and decided at one time"
+    )
     inline_decide_bytes: int = Field(
         default=256 * 1024, ge=0, description="larger messages are decided off the event loop"
     )

@@ -94,6 +94,8 @@ class Gateway:
             stress_timeout=smtp.stress_timeout,
             is_relay=lambda ip: peer_is_trusted(ip, self.ruleset.senders.trusted_relays),
         )  # fmt: skip
+        # Large messages loaded and decided at once: the memory bound with many arriving.
+        self.large_gate = asyncio.Semaphore(smtp.large_messages_at_once)
         self.server: asyncio.base_events.Server | None = None
         self._stopped = asyncio.Event()
 
@@ -157,6 +159,8 @@ class Gateway:
                 tls_context=tls,
                 timeout=smtp.timeout,
                 command_call_limit=smtp.command_call_limit,
+                spill_dir=self.spool.tmp,
+                large_gate=self.large_gate,
             )
 
         self.server = await asyncio.get_running_loop().create_server(session, smtp.host, smtp.port)

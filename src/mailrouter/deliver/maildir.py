@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 from mailrouter.deliver.base import Delivery, TemporaryDeliveryError
+from mailrouter.paths import private_dir
 from mailrouter.store.spool import DirectorySync
 
 
@@ -80,8 +81,9 @@ class MaildirTransport:
         with self._lock:
             sync = self._syncs.get(folder)
             if sync is None:
+                private_dir(folder)
                 for sub in ("tmp", "new", "cur"):
-                    (folder / sub).mkdir(parents=True, exist_ok=True)
+                    private_dir(folder / sub)
                 sync = self._syncs[folder] = DirectorySync(folder / "new")
             return sync
 

@@ -32,6 +32,7 @@ from mailrouter.config import Settings
 from mailrouter.deliver.transports import open_transports
 from mailrouter.deliver.worker import DeliveryQueue
 from mailrouter.notify.outbox import NoticeSender, Notifier, failure_notices
+from mailrouter.paths import private_dir
 from mailrouter.rules.ruleset import load_ruleset
 from mailrouter.store.journal import JournalPool
 from mailrouter.store.spool import Spool
@@ -145,7 +146,7 @@ async def _child(settings: Settings, commands: asyncio.StreamReader) -> None:
 
 
 def _exclusive_lock(path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)  # waits for a predecessor still finishing
     return fd

@@ -10,33 +10,57 @@ size limit → 552, a line over the line limit → 500, both answered only once 
 ended, RFC 5321 §4.2.5) and the same bytes. A bare LF before "." is hostile or broken input
 (SMTP smuggling, refused later in any case); the rest of such a message is read line by line,
 exactly as aiosmtpd would, so the framing never goes out of step with the client's.
+
+Memory: a message that grows past `SPILL_BYTES` is written to an unnamed temporary file as it
+arrives (`spill`), so a slow upload of a large message holds a megabyte, not the message. Its
+bytes come back (`load`) only when the caller is ready to decide it, which the protocol does
+a few at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+from collections.abc import Callable
+from typing import IO
 
 END = b"\n.\r\n"  # the end-of-data marker after its first byte, the CR
 _LINE_END = b"\r\n"
+SPILL_BYTES = 1024 * 1024
 
 
 class Problem(enum.Enum):
     NONE = "none"
     TOO_MUCH = "too much"  # over the size limit: 552
     TOO_LONG = "too long"  # a line over the line limit: 500
+    NO_ROOM = "no room"  # the temporary file could not be written: 452, try later
 
 
 class DataReader:
     """Collects one message's data, or only counts it once it is certainly too big."""
 
-    def __init__(self, size_limit: int | None, line_limit: int) -> None:
+    def __init__(
+        self,
+        size_limit: int | None,
+        line_limit: int,
+        spill: Callable[[], IO[bytes]] | None = None,
+        spill_at: int = SPILL_BYTES,
+    ) -> None:
+        """`spill`: opens a temporary file for a message of more than `spill_at` bytes."""
         self.size_limit = size_limit
         self.line_limit = line_limit
         self.problem = Problem.NONE
         self._data = bytearray()
         self._size = 0  # bytes read, the end-of-data marker included
         self._tail = b""  # the last byte read
+        self._open_spill = spill
+        self._spill_at = spill_at
+        self._spilled: IO[bytes] | None = None
+
+    @property
+    def spilled(self) -> bool:
+        """The data is in a temporary file: `load` it when ready."""
+        return self._spilled is not None
 
     def take(self, chunk: bytes) -> None:
         if not chunk:
@@ -48,12 +72,41 @@ class DataReader:
         if self.size_limit and self._size > self.size_limit + len(b"\r\n.\r\n"):
             self.problem = Problem.TOO_MUCH
             self._data = bytearray()  # let go of it now; keep reading to the end
+            self.close()
             return
         self._data += chunk
+        if len(self._data) > self._spill_at and self._open_spill is not None:
+            try:
+                if self._spilled is None:
+                    self._spilled = self._open_spill()
+                self._spilled.write(self._data)
+            except OSError:  # a full disk, most likely: read on to the end, then say 452
+                self.problem = Problem.NO_ROOM
+                self.close()
+            self._data = bytearray()
+
+    def load(self) -> bytes:
+        """The data of a spilled message, finished as `read` finishes the others (blocking:
+        call it in a thread)."""
+        if self._spilled is None:  # a problem closed it meanwhile
+            return b""
+        spilled, self._spilled = self._spilled, None
+        with spilled:
+            spilled.write(self._data)
+            spilled.seek(0)
+            self._data = bytearray(spilled.read())
+        return self._finish()
+
+    def close(self) -> None:
+        """Let go of a spilled file that will not be loaded."""
+        if self._spilled is not None:
+            self._spilled.close()
+            self._spilled = None
 
     async def read(self, reader: asyncio.StreamReader) -> bytes:
         """Read through the end-of-data marker; return the data without it, dots unstuffed
-        (empty when a limit was passed: see `problem`)."""
+        (empty when a limit was passed: see `problem`; empty and `spilled` when the data is
+        in a temporary file: see `load`)."""
         first = await _until(reader, b"\r", self)  # up to the first CR
         if first == b".\r" and self._size == 0:
             byte = await reader.readexactly(1)
@@ -72,7 +125,7 @@ class DataReader:
             # A "." after a bare LF: not the end, and now at the start of a line.
             if await self._rest_by_line(reader):
                 break
-        return self._finish()
+        return b"" if self.spilled else self._finish()
 
     async def _rest_by_line(self, reader: asyncio.StreamReader) -> bool:
         """Read line by line to the end, as aiosmtpd does. Returns True (the data ended)."""
@@ -87,7 +140,7 @@ class DataReader:
     def _finish(self) -> bytes:
         if self.problem is not Problem.NONE:
             return b""
-        data = bytes(self._data[: -len(b".\r\n")])  # keep the CRLF that ends the last line
+        data = bytes(memoryview(self._data)[: -len(b".\r\n")])  # keep the last line's CRLF
         self._data = bytearray()
         if self.size_limit and len(data) > self.size_limit:
             self.problem = Problem.TOO_MUCH

@@ -22,13 +22,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
-from typing import Any, AnyStr
+import tempfile
+from pathlib import Path
+from typing import IO, Any, AnyStr
 
 from aiosmtpd.smtp import MISSING, SMTP, syntax
 
 from mailrouter.ingest import replies
 from mailrouter.ingest.admission import Admission
-from mailrouter.ingest.data import DataReader, Problem
+from mailrouter.ingest.data import SPILL_BYTES, DataReader, Problem
 
 NULL_PATH = "<>"
 
@@ -45,12 +47,25 @@ class GatewaySMTP(SMTP):
     # 2048, and HTML mail from some clients has longer ones. Accept them (RFC 5321 §4.5.3.1.6
     # says the limit SHOULD be generous) up to a bound that keeps a session's buffer small.
     line_length_limit = 65536
+    spill_bytes = SPILL_BYTES  # a message larger than this waits on disk while it arrives
 
-    def __init__(self, handler: Any, *, limit: Admission, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        limit: Admission,
+        spill_dir: Path | None = None,
+        large_gate: asyncio.Semaphore | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`spill_dir`: where a large message waits, in an unnamed file, while it arrives;
+        `large_gate`: how many such messages are loaded and decided at once (memory)."""
         if kwargs.get("decode_data"):
             raise ValueError("GatewaySMTP hands the handler bytes: decode_data must be off")
         super().__init__(handler, **kwargs)
         self._limit = limit
+        self._spill = None if spill_dir is None else functools.partial(_unnamed_file, spill_dir)
+        self._large_gate = large_gate or asyncio.Semaphore(2)
         self._counted = False
         self._refused = False
         self._plain_replies = False
@@ -122,16 +137,35 @@ class GatewaySMTP(SMTP):
             await self.push("501 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
-        data = DataReader(self.data_size_limit, self.line_length_limit)
+        data = DataReader(
+            self.data_size_limit, self.line_length_limit, self._spill, self.spill_bytes
+        )
         try:
             content = await data.read(self._reader)
         except asyncio.CancelledError:
+            data.close()
             self._writer.close()  # the connection went during DATA
             raise
+        if not data.spilled:
+            await self._finish_data(data, content)
+            return
+        # A large message: loaded and decided a few at a time, so fifty of them arriving
+        # together cost a few messages' memory, not fifty.
+        async with self._large_gate:
+            try:
+                content = await asyncio.to_thread(data.load)
+            finally:
+                data.close()
+            await self._finish_data(data, content)
+
+    async def _finish_data(self, data: DataReader, content: bytes) -> None:
+        assert self.envelope is not None
         if data.problem is not Problem.NONE:
             self._set_post_data_state()
             if data.problem is Problem.TOO_LONG:
                 await self.push("500 Line too long (see RFC5321 4.5.3.1.6)")
+            elif data.problem is Problem.NO_ROOM:
+                await self.push(str(replies.STORAGE_FULL))
             else:
                 await self.push("552 Error: Too much mail data")
             return
@@ -139,6 +173,7 @@ class GatewaySMTP(SMTP):
         self.envelope.original_content = content
         status = await self._call_handler_hook("DATA")
         self._set_post_data_state()
+        self.envelope.content = self.envelope.original_content = None  # let the bytes go
         await self.push("250 OK" if status is MISSING else status)
 
     def __dir__(self) -> list[str]:
@@ -161,6 +196,11 @@ class GatewaySMTP(SMTP):
         if not _printable_path(arg):
             return None, None  # 553 5.1.3: malformed, as Postfix says; never "repaired"
         return super()._getaddr(arg)
+
+
+def _unnamed_file(directory: Path) -> IO[bytes]:
+    """A temporary file with no name: nothing is left behind by a crash."""
+    return tempfile.TemporaryFile(dir=directory)
 
 
 def _printable_path(arg: str) -> bool:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -30,6 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+from mailrouter.paths import private_dir
 
 T = TypeVar("T")
 
@@ -132,7 +135,9 @@ class Claim:
 
 class Journal:
     def __init__(self, path: Path, node: str, *, timeout: float = 10.0) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        if not path.exists():  # SQLite gives its -wal and -shm files the database's mode
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self.node = node
         # check_same_thread off only so a pool can close its connections at shutdown; each is
         # otherwise used by the one thread that opened it.

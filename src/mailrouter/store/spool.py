@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mailrouter.paths import private_dir
+
 MAGIC = b"MAILROUTER-SPOOL 1 "
 
 
@@ -92,8 +94,8 @@ class Spool:
         self.root = root
         self.tmp = root / "tmp"
         self.msg = root / "msg"
-        for directory in (self.tmp, self.msg):
-            directory.mkdir(parents=True, exist_ok=True)
+        for directory in (root, self.tmp, self.msg):
+            private_dir(directory)
         self._sync = DirectorySync(self.msg)
         # Plain strings on the hot path: pathlib's joins cost more than the writes they name.
         self._msg, self._tmp = str(self.msg), str(self.tmp)
