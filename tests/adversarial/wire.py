@@ -76,17 +76,21 @@ class Wire:
 
 
 def deliver(port: int, data: bytes, source: str = ATTACKER, **envelope: str) -> tuple[int, bytes]:
+    """One message in its own session: the final reply, or the greeting if it was not 220."""
     with Wire(port, source) as wire:
-        wire.greet()
+        code, text = wire.reply()
+        if code != 220:
+            return code, text
+        assert wire.cmd("EHLO client.example")[0] == 250
         return wire.transaction(data, **envelope)
 
 
-def canary(port: int, source: str = CANARY) -> tuple[int, float]:
+def canary(port: int, source: str = CANARY, raw: bytes | None = None) -> tuple[int, float]:
     """A normal defence message from another client: (its final reply code, seconds from
-    connecting to that reply)."""
+    connecting to that reply; 0 when the connection failed)."""
     started = time.perf_counter()
     try:
-        code, _ = deliver(port, build_message(), source)
+        code, _ = deliver(port, raw or build_message(), source)
     except OSError:
         code = 0
     return code, time.perf_counter() - started
