@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailrouter.ingest.admission import Admission
+from mailrouter.ingest.data import has_long_line
 from mailrouter.ingest.protocol import GatewaySMTP
 
 SIZE_LIMIT = 200_000
@@ -185,3 +186,12 @@ def test_size_limit(extra: int) -> None:
     plain, ours = _run_both(body + b".\r\n")
     assert ours == plain
     assert ("552" in ours[0]) == (extra > 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=10), st.integers(4, 30))
+def test_long_line_check_is_a_plain_split(lengths: list[int], limit: int) -> None:
+    data = b"".join(b"x" * n + b"\r\n" for n in lengths)
+    if len(data) > limit:
+        plain = max(map(len, data.split(b"\r\n"))) + 2 > limit
+        assert has_long_line(data, limit) == plain

@@ -10,7 +10,9 @@ Authentication-Results header from the trusted server vouches for.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import os
 import random
 import shutil
 import socket
@@ -25,7 +27,7 @@ import dns.asyncresolver
 import pytest
 
 from conftest import RULES_DIR, SENDER, STANDARD_BODY, KeyPair, build_message
-from gateway_helpers import RunningGateway, gateway_settings, wait_for
+from gateway_helpers import RunningGateway, delivered_files, gateway_settings, wait_for
 from wire import canary, deliver
 
 RELAY, OUTSIDER = "127.0.0.2", "127.0.0.3"
@@ -217,3 +219,33 @@ def test_many_dkim_signatures_cost_one_bounded_wait(
     assert seconds < 8  # one deadline (4 s) for all lookups, not 25 timeouts one after another
     assert results and all(code == 250 for code, _ in results)
     assert _worst(results, "25 DKIM signatures, dead name server") < PROMPT
+
+
+def test_many_large_messages_at_once_are_all_kept(gateway: RunningGateway) -> None:
+    # Bounded for the suite (bench/memory_load.py runs 50 of 24 MB and reports peak memory):
+    # each waits on disk as it arrives, and two at a time are loaded and decided.
+    attachment = base64.encodebytes(os.urandom(4 * 1024 * 1024)).replace(b"\n", b"\r\n")
+    large = [
+        build_message(
+            f"URN 20AB{n:05d}26 - Walsall MC - R v SMITH",
+            content_type='multipart/mixed; boundary="b"',
+            body_bytes=b"--b\r\nContent-Type: text/plain\r\n\r\n"
+            + STANDARD_BODY.replace("\n", "\r\n").encode()
+            + b"--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            + attachment
+            + b"--b--\r\n",
+        )
+        for n in range(12)
+    ]
+    results: list[tuple[int, float]] = []
+    with ThreadPoolExecutor(12) as pool:
+        sent = [pool.submit(deliver, gateway.port, raw, RELAY) for raw in large]
+        while not all(f.done() for f in sent):
+            results.append(outsider_canary(gateway.port))
+        assert [f.result()[0] for f in sent] == [250] * len(large)
+    assert results and all(code == 250 for code, _ in results)
+    assert _worst(results, "12 messages of 5.5 MB at once") < PROMPT
+    maildir = gateway.maildir("magistrates")
+    assert len(wait_for(lambda: len(delivered_files(maildir)) >= 12 + len(results) + 1 and
+                        delivered_files(maildir), timeout=60)) == 12 + len(results) + 1  # fmt: skip
+    assert list(gateway.gateway.spool.tmp.iterdir()) == []  # type: ignore[union-attr]

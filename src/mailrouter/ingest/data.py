@@ -87,15 +87,17 @@ class DataReader:
 
     def load(self) -> bytes:
         """The data of a spilled message, finished as `read` finishes the others (blocking:
-        call it in a thread)."""
+        call it in a thread). Read straight from the file, the marker cut off there: one
+        copy of the message in memory, not three."""
         if self._spilled is None:  # a problem closed it meanwhile
             return b""
         spilled, self._spilled = self._spilled, None
         with spilled:
             spilled.write(self._data)
+            self._data = bytearray()
+            spilled.truncate(spilled.tell() - len(b".\r\n"))  # keep the last line's CRLF
             spilled.seek(0)
-            self._data = bytearray(spilled.read())
-        return self._finish()
+            return self._finish(spilled.read())
 
     def close(self) -> None:
         """Let go of a spilled file that will not be loaded."""
@@ -125,7 +127,11 @@ class DataReader:
             # A "." after a bare LF: not the end, and now at the start of a line.
             if await self._rest_by_line(reader):
                 break
-        return b"" if self.spilled else self._finish()
+        if self.spilled or self.problem is not Problem.NONE:
+            return b""
+        data = bytes(memoryview(self._data)[: -len(b".\r\n")])  # keep the last line's CRLF
+        self._data = bytearray()
+        return self._finish(data)
 
     async def _rest_by_line(self, reader: asyncio.StreamReader) -> bool:
         """Read line by line to the end, as aiosmtpd does. Returns True (the data ended)."""
@@ -137,15 +143,14 @@ class DataReader:
                 return True
             self.take(line)
 
-    def _finish(self) -> bytes:
+    def _finish(self, data: bytes) -> bytes:
+        """`data` (the marker cut off) checked against the limits, dots unstuffed."""
         if self.problem is not Problem.NONE:
             return b""
-        data = bytes(memoryview(self._data)[: -len(b".\r\n")])  # keep the last line's CRLF
-        self._data = bytearray()
         if self.size_limit and len(data) > self.size_limit:
             self.problem = Problem.TOO_MUCH
             return b""
-        if len(data) > self.line_limit and _longest_line(data) + 2 > self.line_limit:
+        if len(data) > self.line_limit and has_long_line(data, self.line_limit):
             self.problem = Problem.TOO_LONG
             return b""
         unstuffed = data.replace(b"\r\n.", b"\r\n")
@@ -162,5 +167,14 @@ async def _until(reader: asyncio.StreamReader, separator: bytes, sink: DataReade
             sink.take(await reader.readexactly(exc.consumed))
 
 
-def _longest_line(data: bytes) -> int:
-    return max(map(len, data.split(_LINE_END)))
+def has_long_line(data: bytes, limit: int) -> bool:
+    """A line of more than `limit` octets, its CRLF included? Window by window: the last CRLF
+    within `limit` octets of a line's start ends every line before it in time, so a message
+    costs one step per `limit` octets, and no copy of its lines."""
+    start, size = 0, len(data)
+    while size - start > limit:
+        end = data.rfind(_LINE_END, start, start + limit)
+        if end < 0:
+            return True
+        start = end + len(_LINE_END)
+    return False
