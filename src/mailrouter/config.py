@@ -125,6 +125,9 @@ class PullSettings(ImapServerSettings):
     bounced_folder: str = "Bounced"
     rejected_folder: str = "Rejected"
     held_folder: str = "Held"
+    failed_folder: str = Field(
+        default="Failed", description="messages the gateway could not handle"
+    )
     idle_seconds: float = Field(
         default=1500.0, gt=0, le=1740, description="re-issue IDLE this often (RFC 2177: < 29 min)"
     )

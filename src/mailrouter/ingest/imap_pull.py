@@ -15,6 +15,11 @@ the folder: what is still in it is taken afresh (`pull_take` keys include UIDVAL
 
 Every IMAP call is bounded (mailrouter.imap); any failure (dropped connection, BYE, a hung
 command) tears the connection down and reconnects with back-off, from 1 s up to a minute.
+
+A message the gateway cannot handle (a fault while deciding or recording it, not a fault of
+the server or of our storage) is a poison message: it is filed in the Failed folder with a
+journal row saying so, counted, and the rest of the folder goes on. It is never retried in a
+loop that would stop every message after it.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from mailrouter import imap, logs
 from mailrouter.decide import decide
 from mailrouter.dnskeys import lookup_keys_async
 from mailrouter.ingest import checks
+from mailrouter.ingest.handler import is_storage_error
 from mailrouter.ingest.records import journal_row, spool_meta
 from mailrouter.model import Action, Envelope
 from mailrouter.notify import autoreply
@@ -61,6 +67,7 @@ class ImapPuller:
         self._tls = imap.tls_context(pull)
         self._task: asyncio.Task[None] | None = None
         self.sweeps = 0  # completed sweeps, for tests and logs
+        self.failed = 0  # poison messages filed in the Failed folder
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="imap-pull")
@@ -153,7 +160,7 @@ class ImapPuller:
         if fresh:
             sizes = await self._sizes(connection, fresh[: pull.batch])
             for uid in fresh[: pull.batch]:
-                await self._take(connection, uidvalidity, uid, sizes.get(uid, 0))
+                await self._take_or_file(connection, uidvalidity, uid, sizes.get(uid, 0))
             known = await journal("pulled", self.source, uidvalidity, uids)
         return await self._file(connection, uidvalidity, known) or len(fresh) > pull.batch
 
@@ -178,6 +185,28 @@ class ImapPuller:
             raise imap.ImapRefused(f"UID FETCH {uid}: {imap.text(reply)}")
         literals = [bytes(line) for line in reply.lines if isinstance(line, bytearray)]
         return literals[0] if literals else None  # None: gone meanwhile (another client)
+
+    async def _take_or_file(
+        self, connection: aioimaplib.IMAP4_SSL, uidvalidity: int, uid: int, size: int
+    ) -> None:
+        try:
+            await self._take(connection, uidvalidity, uid, size)
+        except (*imap.FAILURES, imap.ImapRefused):
+            raise  # the server's fault: reconnect and take it again
+        except Exception as exc:
+            if is_storage_error(exc):
+                raise  # ours (a full disk): take it again once there is room
+            self.failed += 1
+            now = dt.datetime.now(dt.UTC)
+            gateway_id: str = await self.gateway.journal(
+                "pull_take", self.source, uidvalidity, uid, new_id(now.timestamp()),
+                now.timestamp(),
+            )  # fmt: skip
+            log.error("pull_message_failed", id=gateway_id, uid=uid, error=type(exc).__name__,
+                      exc_info=exc)  # fmt: skip
+            why = f"the gateway could not handle this message ({type(exc).__name__})"
+            await self._decided(uidvalidity, uid, self.settings.failed_folder, gateway_id,
+                                "failed", now, why, action="hold")  # fmt: skip
 
     async def _take(
         self, connection: aioimaplib.IMAP4_SSL, uidvalidity: int, uid: int, size: int
@@ -261,13 +290,16 @@ class ImapPuller:
         rule: str,
         now: dt.datetime,
         why: str,
+        *,
+        action: str | None = None,
     ) -> None:
-        """File a message that was never decided (too big, a loop), with a journal row."""
+        """File a message that was never decided (too big, a loop, a poison message), with a
+        journal row."""
         row = {
             "id": gateway_id,
             "received_at": now.timestamp(),
             "peer": self.settings.host,
-            "action": "hold" if target == self.settings.held_folder else "reject",
+            "action": action or ("hold" if target == self.settings.held_folder else "reject"),
             "rule": rule,
             "reasons": [why],
             "state": REFUSED,
@@ -313,7 +345,8 @@ class ImapPuller:
 
     def _targets(self) -> list[str]:
         pull = self.settings
-        return [pull.routed_folder, pull.bounced_folder, pull.rejected_folder, pull.held_folder]
+        return [pull.routed_folder, pull.bounced_folder, pull.rejected_folder, pull.held_folder,
+                pull.failed_folder]  # fmt: skip
 
 
 def _uid_set(uids: list[int]) -> str:
