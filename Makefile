@@ -6,8 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SHARED ?= ../shared
+SECONDS ?= 600
 
-.PHONY: run test lint corpus bench-decide bench-smtp peers clean
+.PHONY: run test lint corpus bench-decide bench-smtp bench-memory fuzz peers clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -25,12 +26,12 @@ peers:
 	@sh deploy/install-peers.sh
 
 test: $(STAMP) peers
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench fuzz
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench fuzz
+	$(BIN)/ruff format --check src tests bench fuzz
 
 corpus: $(STAMP)
 	$(PYTHON) $(SHARED)/tools/eval_corpus.py $(SHARED)/corpus
@@ -40,6 +41,14 @@ bench-decide: $(STAMP)
 
 bench-smtp: $(STAMP)
 	$(BIN)/python bench/smtp_load.py
+
+bench-memory: $(STAMP)
+	$(BIN)/python bench/memory_load.py
+
+# Coverage-guided fuzzing of decide and the DATA path for SECONDS seconds (atheris).
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'atheris>=2.3'
+	$(BIN)/python fuzz/run.py --seconds $(SECONDS)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis
