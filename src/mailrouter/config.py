@@ -50,7 +50,7 @@ class SmtpSettings(Section):
         default=2, ge=1, description="messages over 1 MiB loaded and decided at one time"
     )
     inline_decide_bytes: int = Field(
-        default=256 * 1024, ge=0, description="larger messages are decided off the event loop"
+        default=64 * 1024, ge=0, description="larger messages are decided off the event loop"
     )
 
     @model_validator(mode="after")

@@ -5,6 +5,7 @@ gateway keeps serving, and nothing the sender wrote can pass for a header of our
 from __future__ import annotations
 
 import email
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -119,3 +120,26 @@ def test_encoded_crlf_in_the_subject_cannot_add_a_header(gateway: RunningGateway
 def test_console_logs_escape_control_bytes() -> None:
     event = escape_controls(None, "info", {"event": "x", "peer": "ev\x00il\x08\x1b[2J\x7f"})
     assert event["peer"] == "ev\\x00il\\x08\\x1b[2J\\x7f"
+
+
+def test_nothing_from_the_message_reaches_file_names_or_our_received_line(
+    gateway: RunningGateway,
+) -> None:
+    raw = build_message(
+        "URN 20AB1234521 Birmingham MC ../../../etc/passwd",
+        extra_headers=[],
+    ).replace(b"Message-ID: <test@smithlaw.co.uk>", b"Message-ID: <../../x/y\x7f@evil>")
+    with Wire(gateway.port) as wire:
+        assert wire.reply()[0] == 220
+        assert wire.cmd(b"EHLO evil\x7f(host)[x];rm -rf")[0] == 250
+        code, text = wire.transaction(raw)
+    assert code == 250, text
+    gateway_id = text.rsplit(b" ", 1)[1].decode()
+    found = wait_for(
+        lambda: [p for p in delivered_files(gateway.maildir("magistrates")) if gateway_id in p.name]
+    )
+    (path,) = found
+    assert path.parent.parent == gateway.maildir("magistrates")
+    assert re.fullmatch(r"[0-9]+\.[0-9a-f]+[A-Za-z0-9.,:=_-]*", path.name)
+    received = path.read_bytes().split(b"\r\n\t", 1)[0]
+    assert received == b"Received: from evilhost[x]rm-rf ([127.0.0.1])"  # HELO's safe characters
