@@ -19,8 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, RULES_DIR, Decider, RulesMaker
-from gateway_helpers import free_port, wait_for
+from conftest import CORPUS, FRONT_DOOR, RULES_DIR, SENDER, Decider, RulesMaker, build_message
+from gateway_helpers import (
+    RunningGateway,
+    delivered_files,
+    free_port,
+    gateway_settings,
+    wait_for,
+)
 from mailrouter.corpus import read_sidecar
 from mailrouter.decide import decide
 from mailrouter.ingest.records import journal_row
@@ -146,3 +152,16 @@ def _settled(journal: Path) -> bool:
 def _context(text: str, secret: str) -> str:
     at = text.lower().find(secret.lower())
     return text[max(0, at - 80) : at + 40]
+
+
+def test_what_the_gateway_keeps_is_private_to_its_user(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    settings = gateway_settings(var, notices={"acknowledge": True, "smtp": {"port": free_port()}})
+    with RunningGateway(settings) as gateway, gateway.smtp() as client:
+        client.sendmail(SENDER, [FRONT_DOOR], build_message())
+        wait_for(lambda: delivered_files(gateway.maildir("magistrates")))
+        kept = list(var.rglob("*"))
+        assert len([p for p in kept if p.is_file()]) >= 3  # journal, delivered mail, notice
+        loose = [(str(p.relative_to(var)), oct(p.stat().st_mode & 0o777)) for p in kept
+                 if p.stat().st_mode & 0o077]  # fmt: skip
+    assert loose == []

@@ -81,6 +81,7 @@ class MaildirTransport:
         with self._lock:
             sync = self._syncs.get(folder)
             if sync is None:
+                private_dir(self.root)
                 private_dir(folder)
                 for sub in ("tmp", "new", "cur"):
                     private_dir(folder / sub)
