@@ -28,7 +28,7 @@ import pytest
 
 from conftest import RULES_DIR, SENDER, STANDARD_BODY, KeyPair, build_message
 from gateway_helpers import RunningGateway, delivered_files, gateway_settings, wait_for
-from wire import canary, deliver
+from wire import Wire, canary, deliver
 
 RELAY, OUTSIDER = "127.0.0.2", "127.0.0.3"
 DOMAIN = SENDER.rpartition("@")[2]
@@ -249,3 +249,32 @@ def test_many_large_messages_at_once_are_all_kept(gateway: RunningGateway) -> No
     assert len(wait_for(lambda: len(delivered_files(maildir)) >= 12 + len(results) + 1 and
                         delivered_files(maildir), timeout=60)) == 12 + len(results) + 1  # fmt: skip
     assert list(gateway.gateway.spool.tmp.iterdir()) == []  # type: ignore[union-attr]
+
+
+def test_the_deadline_is_per_command_and_per_64_kib_of_data(tmp_path: Path) -> None:
+    settings = gateway_settings(tmp_path / "var", smtp={"timeout": 1.0})
+    body = STANDARD_BODY + ("z" * 70 + "\n") * 9000  # about 640 KB: ten steps of 64 KiB
+    raw = build_message(body=body) + b"\r\n.\r\n"
+    with RunningGateway(settings) as gateway:
+        # Steady: 64 KiB every 0.3 s, 3 s in all, with a deadline of 1 s: taken.
+        with Wire(gateway.port) as wire:
+            wire.greet()
+            assert wire.cmd(f"MAIL FROM:<{SENDER}>")[0] == 250
+            assert wire.cmd("RCPT TO:<defence.westmidlands@cps.gov.uk>")[0] == 250
+            assert wire.cmd("DATA")[0] == 354
+            for start in range(0, len(raw), 64 * 1024):
+                wire.send(raw[start : start + 64 * 1024])
+                time.sleep(0.3)
+            assert wire.reply()[0] == 250
+        # A trickle: a byte every 0.1 s never completes a command or 64 KiB: cut off.
+        with Wire(gateway.port) as wire:
+            wire.greet()
+            started = time.perf_counter()
+            for byte in b"MAIL FROM:<" + SENDER.encode() * 5:
+                try:
+                    wire.send(bytes([byte]))
+                except OSError:
+                    break
+                time.sleep(0.1)
+            assert wire.reply()[0] == 0  # the gateway closed the session
+            assert time.perf_counter() - started < 4

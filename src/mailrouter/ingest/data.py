@@ -27,6 +27,7 @@ from typing import IO
 END = b"\n.\r\n"  # the end-of-data marker after its first byte, the CR
 _LINE_END = b"\r\n"
 SPILL_BYTES = 1024 * 1024
+PROGRESS_BYTES = 64 * 1024
 
 
 class Problem(enum.Enum):
@@ -45,8 +46,12 @@ class DataReader:
         line_limit: int,
         spill: Callable[[], IO[bytes]] | None = None,
         spill_at: int = SPILL_BYTES,
+        progress: Callable[[], None] | None = None,
     ) -> None:
-        """`spill`: opens a temporary file for a message of more than `spill_at` bytes."""
+        """`spill`: opens a temporary file for a message of more than `spill_at` bytes;
+        `progress`: called each time another `PROGRESS_BYTES` have arrived (the protocol then
+        extends the session's deadline: a sender who keeps sending is not cut off, one who
+        trickles a byte at a time is)."""
         self.size_limit = size_limit
         self.line_limit = line_limit
         self.problem = Problem.NONE
@@ -55,6 +60,7 @@ class DataReader:
         self._tail = b""  # the last byte read
         self._open_spill = spill
         self._spill_at = spill_at
+        self._progress = progress
         self._spilled: IO[bytes] | None = None
 
     @property
@@ -65,6 +71,10 @@ class DataReader:
     def take(self, chunk: bytes) -> None:
         if not chunk:
             return
+        if self._progress is not None and (self._size + len(chunk)) // PROGRESS_BYTES > (
+            self._size // PROGRESS_BYTES
+        ):
+            self._progress()
         self._size += len(chunk)
         self._tail = chunk[-1:]
         if self.problem is not Problem.NONE:

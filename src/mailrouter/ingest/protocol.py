@@ -93,9 +93,10 @@ class GatewaySMTP(SMTP):
         super().connection_lost(error)
 
     def _reset_timeout(self, duration: float | None = None) -> None:
-        # aiosmtpd calls this when a session starts and when a whole command has arrived: the
-        # timer is a deadline for the next command (DATA included), whatever the client
-        # trickles in meanwhile. Its length is the admission's, short under stress.
+        # aiosmtpd calls this when a session starts and when a whole command has arrived, and
+        # the DATA reader each time another 64 KiB has come: the timer is a deadline for the
+        # next command or the next 64 KiB of data, whatever the client trickles in meanwhile.
+        # Its length is the admission's, short under stress.
         seconds = duration or self._limit.timeout()
         self._deadline = self.loop.time() + seconds
         super()._reset_timeout(seconds)
@@ -138,8 +139,9 @@ class GatewaySMTP(SMTP):
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         data = DataReader(
-            self.data_size_limit, self.line_length_limit, self._spill, self.spill_bytes
-        )
+            self.data_size_limit, self.line_length_limit, self._spill, self.spill_bytes,
+            progress=self._reset_timeout,
+        )  # fmt: skip
         try:
             content = await data.read(self._reader)
         except asyncio.CancelledError:

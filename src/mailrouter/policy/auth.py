@@ -86,6 +86,9 @@ def auth_results_pass(
     if not trusted:
         return None
     for header in headers:
+        lowered = header.lower()
+        if not any(authserv in lowered for authserv in trusted):
+            continue  # no trusted id anywhere in it: not worth parsing
         parsed = _parse_auth_results(header)
         if parsed is None or (parsed.authserv_id or "").lower() not in trusted:
             continue
