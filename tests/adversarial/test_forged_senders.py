@@ -4,13 +4,18 @@ a From added after signing, look-alike and bare-suffix domains."""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+
 import dkim
 import pytest
 
-from conftest import SENDER, Decider, KeyPair, RulesMaker, build_message
+from conftest import RULES_DIR, SENDER, Decider, KeyPair, RulesMaker, build_message
+from gateway_helpers import RunningGateway, gateway_settings
 from mailrouter.model import Action, SenderClass
 from mailrouter.policy.auth import dkim_key_names
 from mailrouter.rules.ruleset import Ruleset
+from wire import Wire
 
 UNTRUSTED = "203.0.113.7"
 DOMAIN = SENDER.rpartition("@")[2]
@@ -152,3 +157,47 @@ def test_a_bare_suffix_is_no_firm(route: Decider, address: str) -> None:
     decision = route(sender=address, mail_from=address)
     assert decision.sender.sender_class is SenderClass.OTHER
     assert decision.action is Action.REJECT
+
+
+@pytest.fixture(scope="module")
+def outside_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    """A gateway that trusts no relay: every sender here must prove itself in the message."""
+    tmp = tmp_path_factory.mktemp("forgery")
+    rules = tmp / "routing_rules"
+    shutil.copytree(RULES_DIR, rules)
+    senders = rules / "senders.yaml"
+    text = senders.read_text().replace("trusted_relays:\n  - 127.0.0.0/8\n  - ::1/128\n", "")
+    senders.write_text(text + "trusted_relays: []\n")
+    with RunningGateway(gateway_settings(tmp / "var", rules_dir=rules)) as running:
+        yield running
+
+
+OVER_THE_WIRE = {
+    "lookalike-suffix": ("x@firm.co.uk.cjsm.net.example.com", None, b"5.7.1"),
+    "cyrillic-c": ("x@firm.\u0441jsm.net", None, b"5.7.1"),
+    "bare-suffix": ("a@cjsm.net", None, b"5.7.1"),
+    "display-name": (
+        "x@evil.example",
+        "Jane <jane@firm.co.uk.cjsm.net> <x@evil.example>",
+        b"5.7.1",
+    ),
+    "envelope-from-mismatch": (SENDER, "A <boss@other-firm.co.uk.cjsm.net>", b"5.7.1"),
+    "cjsm-but-unproven": (SENDER, None, b"5.7.1"),
+}
+
+
+@pytest.mark.parametrize(
+    "mail_from,from_header,status", OVER_THE_WIRE.values(), ids=OVER_THE_WIRE.keys()
+)
+def test_forgery_over_the_wire_is_refused(
+    outside_gateway: RunningGateway, mail_from: str, from_header: str | None, status: bytes
+) -> None:
+    raw = build_message(from_header=from_header)
+    with Wire(outside_gateway.port) as wire:
+        assert wire.reply()[0] == 220
+        assert wire.cmd("EHLO forger.example")[0] == 250
+        options = " SMTPUTF8" if not mail_from.isascii() else ""
+        code, text = wire.cmd(f"MAIL FROM:<{mail_from}>{options}".encode())
+        if code == 250:
+            code, text = wire.transaction_after_mail(raw)
+        assert code == 550 and text.startswith(status), (code, text)

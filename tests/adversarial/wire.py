@@ -49,7 +49,7 @@ class Wire:
         self.sock.sendall(data)
 
     def cmd(self, line: str | bytes) -> tuple[int, bytes]:
-        self.send((line.encode() if isinstance(line, str) else line) + b"\r\n")
+        self.send((line.encode("utf-8") if isinstance(line, str) else line) + b"\r\n")
         return self.reply()
 
     def greet(self, name: str = "attacker.test") -> Wire:
@@ -64,6 +64,10 @@ class Wire:
         code, text = self.cmd(f"MAIL FROM:<{sender}>")
         if code != 250:
             return code, text
+        return self.transaction_after_mail(data, rcpt)
+
+    def transaction_after_mail(self, data: bytes, rcpt: str = FRONT_DOOR) -> tuple[int, bytes]:
+        """RCPT, DATA and `data` once MAIL has been taken: the final reply."""
         code, text = self.cmd(f"RCPT TO:<{rcpt}>")
         if code != 250:
             return code, text
