@@ -38,6 +38,7 @@ from mailrouter.policy.addresses import mailbox_from_header
 from mailrouter.policy.auth import dkim_key_names, peer_is_trusted
 from mailrouter.rules.ruleset import Ruleset, RulesInvalid, load_ruleset
 from mailrouter.store.journal import Journal
+from mailrouter.store.lock import DataDirInUse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -260,6 +261,9 @@ def _run(args: argparse.Namespace, *, listen: bool) -> int:
         return 2
     try:
         asyncio.run(gateway.run(settings, listen=listen, pull=None if listen else True))
+    except DataDirInUse as exc:
+        print(f"mailrouter: will not {'serve' if listen else 'pull'}: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"mailrouter: cannot {'serve' if listen else 'pull'}: {exc}", file=sys.stderr)
         return 1

@@ -36,6 +36,7 @@ from mailrouter.notify.outbox import NoticeSender, Notifier, failure_notices
 from mailrouter.policy.auth import peer_is_trusted
 from mailrouter.rules.ruleset import Ruleset, RulesInvalid, load_ruleset
 from mailrouter.store.journal import JournalPool
+from mailrouter.store.lock import DataDirLock
 from mailrouter.store.spool import Spool
 
 log = logs.get("mailrouter.gateway")
@@ -68,6 +69,9 @@ class Gateway:
         self.listen = listen
         self.pulling = settings.pull.enabled if pull is None else pull
         self.ruleset: Ruleset = load_ruleset(settings.rules_dir)
+        # Before anything else touches the data directory: one gateway per var_dir.
+        self.lock = DataDirLock(settings.var_dir)
+        self.lock.acquire()
         self.spool = Spool(settings.spool_dir)
         self.outbox = Spool(settings.outbox_dir)
         self.journal = JournalPool(settings.journal_path, settings.node)
@@ -217,6 +221,7 @@ class Gateway:
         await self.journal.close()
         self.spool.close()
         self.outbox.close()
+        self.lock.release()
         self.decide_pool.shutdown(wait=False)
         log.info("stopped")
 
