@@ -106,8 +106,45 @@ def test_route_with_invalid_rules(tmp_path: Path) -> None:
 
 def test_rules_check() -> None:
     result = run("rules", "check", str(RULES_DIR))
-    assert result.returncode == 0 and "OK" in result.stdout
+    assert result.returncode == 0 and ": valid - " in result.stdout
     assert "reader vocabulary:" in result.stdout
+    count = len(list((RULES_DIR / "samples").glob("*.eml")))
+    assert count >= 12 and f"samples: {count} of {count} pass" in result.stdout
+
+
+def test_rules_check_runs_the_samples(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, rules)
+    path = rules / "rules.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("when: {court_type: [crown]}\n    route: crown_court",
+                                 "when: {court_type: [crown]}\n    route: ccu"))  # fmt: skip
+    result = run("rules", "check", str(rules))
+    assert result.returncode == 1
+    assert "FAIL crown-complete: expected deliver/crown_court, got deliver/ccu" in result.stdout
+
+
+def test_rules_sample_turns_a_message_into_a_sample(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, rules)
+    message = tmp_path / "stafford-street.eml"
+    original = (rules / "samples" / "magistrates-complete.eml").read_bytes()
+    message.write_bytes(original.replace(b"Walsall MC", b"Wolverhampton MC"))
+    made = run("rules", "sample", "--rules", str(rules), "--expect-route", "magistrates",
+               "--mail-from", "m.hale@haleostrow.co.uk.cjsm.net", str(message))  # fmt: skip
+    assert made.returncode == 0 and "it passes" in made.stdout
+    sidecar = json.loads((rules / "samples" / "stafford-street.json").read_text())
+    assert sidecar["expect"] == {"action": "deliver", "route": "magistrates"}
+    assert sidecar["peer_ip"] == "127.0.0.1" and sidecar["mail_from"].startswith("m.hale@")
+    assert run("rules", "check", str(rules)).returncode == 0
+    # A sample that asks for what the rules do not do yet says so, and then fails the check.
+    wanted = run("rules", "sample", "--rules", str(rules), "--expect-route", "crown_court",
+                 "--name", "wanted", "--mail-from", "m.hale@haleostrow.co.uk.cjsm.net",
+                 str(message))  # fmt: skip
+    assert "decide deliver/magistrates today: this sample fails" in wanted.stdout
+    assert run("rules", "check", str(rules)).returncode == 1
+    again = run("rules", "sample", "--rules", str(rules), "--name", "wanted", str(message))
+    assert again.returncode == 1 and "already exists" in again.stderr
 
 
 def test_rules_check_failure(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ from mailrouter.parse.mime import read_message
 from mailrouter.paths import default_rules_dir
 from mailrouter.policy.addresses import mailbox_from_header
 from mailrouter.policy.auth import dkim_key_names, peer_is_trusted
+from mailrouter.rules import samples
 from mailrouter.rules.ruleset import Ruleset, RulesInvalid, load_ruleset
 from mailrouter.store.journal import Journal
 from mailrouter.store.lock import DataDirInUse
@@ -107,9 +108,23 @@ def _parser() -> argparse.ArgumentParser:
 
     rules = commands.add_parser("rules", help="check or test routing rules")
     rules_commands = rules.add_subparsers(metavar="ACTION")
-    check = rules_commands.add_parser("check", help="validate a rules directory")
+    check = rules_commands.add_parser(
+        "check", help="validate a rules directory and run its samples (exit 1 on a failure)"
+    )
     check.add_argument("directory", nargs="?", type=Path)
     check.set_defaults(handler=_rules_check)
+    sample = rules_commands.add_parser(
+        "sample", help="turn a message into one of the rules' samples (routing_rules/samples)"
+    )
+    sample.add_argument("file", type=Path, metavar="FILE.eml")
+    sample.add_argument("--expect-route", help="the route it must go to (e.g. crown_court)")
+    sample.add_argument("--expect-action", choices=[a.value for a in Action])
+    sample.add_argument("--name", help="the sample's name (default: the file's)")
+    sample.add_argument("--rules", type=Path, help="routing rules directory")
+    sample.add_argument("--mail-from", help="envelope sender (default: the header From)")
+    sample.add_argument("--peer-ip", help="connecting IP address (default: 127.0.0.1)")
+    sample.add_argument("--now", help="ISO date-time it is decided at (default: now)")
+    sample.set_defaults(handler=_rules_sample)
     test = rules_commands.add_parser("test", help="run a corpus of samples against the rules")
     test.add_argument("paths", nargs="+", type=Path, metavar="[DIR] CORPUS_DIR")
     test.set_defaults(handler=_rules_test)
@@ -353,13 +368,62 @@ def _rules_check(args: argparse.Namespace) -> int:
     ruleset = load_ruleset(directory)
     vocabulary = ruleset.vocabulary
     print(
-        f"{directory}: OK - {len(ruleset.rules)} rules, {len(ruleset.routes)} routes, "
+        f"{directory}: valid - {len(ruleset.rules)} rules, {len(ruleset.routes)} routes, "
         f"{len(ruleset.gazetteer.courts)} courts, {len(ruleset.keyword_lists)} keyword lists, "
-        f"{len(ruleset.forces)} force codes (fingerprint {ruleset.fingerprint})\n"
+        f"{len(ruleset.forces)} force codes (version {ruleset.fingerprint})\n"
         f"  reader vocabulary: {len(vocabulary.labels)} label phrases, "
         f"{len(vocabulary.cue_kinds)} cue phrases, {len(vocabulary.names.never)} words "
         "that are never names"
     )
+    results = samples.run_samples(ruleset)
+    failed = [r for r in results if not r.passed]
+    print(f"  samples: {len(results) - len(failed)} of {len(results)} pass")
+    for result in failed:
+        print(f"  FAIL {result.describe()}")
+    fired = {r.got.get("rule") for r in results}
+    routes = {r.got.get("route") for r in results}
+    unsampled = [rule.name for rule in ruleset.rules if rule.name not in fired]
+    if unsampled:
+        print(f"  note: no sample reaches rule(s) {', '.join(unsampled)}")
+    if missing_routes := [r for r in ruleset.routes if r not in routes]:
+        print(f"  note: no sample goes to route(s) {', '.join(missing_routes)}")
+    return 1 if failed else 0
+
+
+def _rules_sample(args: argparse.Namespace) -> int:
+    """Turn a real message into one of the rules' samples."""
+    ruleset = load_ruleset(args.rules or default_rules_dir())
+    raw = args.file.read_bytes()
+    sidecar = corpus.read_sidecar(args.file)
+    args.rcpt, args.no_dns = None, True  # the sample's envelope: the front door, no DNS
+    fixed_now = corpus.parse_now(args.now) if args.now else None
+    envelope, now = _envelope(args, raw, sidecar, ruleset, {}, fixed_now)
+    decision = decide(envelope, raw, ruleset, now)
+    # What it must decide: as told, else what the rules decide today (pinning it).
+    route = args.expect_route if args.expect_route else decision.route
+    if args.expect_action:
+        action = args.expect_action
+    elif args.expect_route:
+        action = "hold" if route == ruleset.mailboxes.hold_route else "deliver"
+    else:
+        action = decision.action.value
+    expect: dict[str, object] = {"action": action, "route": route}
+    try:
+        path = samples.write_sample(
+            args.file, ruleset, expect=expect, mail_from=envelope.mail_from,
+            peer_ip=envelope.peer_ip, now=now, name=args.name,
+        )  # fmt: skip
+    except FileExistsError as exc:
+        print(f"mailrouter: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path} and {path.with_suffix('.json').name}: expects {action}"
+          f"{'/' + route if route else ''}")  # fmt: skip
+    got = f"{decision.action.value}/{decision.route or '-'}"
+    if (decision.action.value, decision.route) != (action, route):
+        print(f"  the rules in {ruleset.directory} decide {got} today: this sample fails, and "
+              "blocks reloads, until the rules are changed to pass it")  # fmt: skip
+    else:
+        print(f"  the rules in {ruleset.directory} decide {got}: it passes")
     return 0
 
 
@@ -371,38 +435,20 @@ def _rules_test(args: argparse.Namespace) -> int:
     else:
         print("usage: mailrouter rules test [DIR] CORPUS_DIR", file=sys.stderr)
         return 2
-    ruleset = load_ruleset(directory)
-    cases = sorted(corpus_dir.glob("*.eml"))
-    passed = failed = 0
-    rows: list[tuple[str, str, str, str]] = []
-    for path in cases:
-        sidecar = corpus.read_sidecar(path)
-        if sidecar is None or sidecar.expect is None:
-            continue
-        raw = path.read_bytes()
-        envelope = Envelope(
-            sidecar.mail_from or "",
-            sidecar.rcpt or (ruleset.mailboxes.front_door[0],),
-            sidecar.peer_ip or "127.0.0.1",
-        )
-        now = sidecar.now or dt.datetime.now(dt.UTC)
-        got = decide(envelope, raw, ruleset, now).to_json(file=path.name)
-        problems = corpus.compare(sidecar.expect, got)
-        outcome = f"{got['action']}/{got['route'] or '-'}"
-        if problems:
-            failed += 1
-            rows.append(("FAIL", path.stem, outcome, "; ".join(problems)))
-        else:
-            passed += 1
-            rows.append(("pass", path.stem, outcome, ""))
-    if not rows:
+    results = samples.run_samples(load_ruleset(directory), corpus_dir)
+    if not results:
         print(f"{corpus_dir}: no cases with an 'expect' sidecar")
         return 1
-    width = max(len(r[1]) for r in rows)
-    for verdict, case, outcome, detail in rows:
-        line = f"{verdict}  {case:<{width}}  {outcome:<22}"
-        print(f"{line}  {detail}".rstrip())
-    print(f"\n{passed} passed, {failed} failed, {len(rows)} cases ({directory} on {corpus_dir})")
+    width = max(len(r.name) for r in results)
+    for result in results:
+        outcome = f"{result.got['action']}/{result.got['route'] or '-'}"
+        line = f"{'pass' if result.passed else 'FAIL'}  {result.name:<{width}}  {outcome:<22}"
+        print(f"{line}  {'; '.join(result.problems)}".rstrip())
+    failed = sum(not r.passed for r in results)
+    print(
+        f"\n{len(results) - failed} passed, {failed} failed, {len(results)} cases "
+        f"({directory} on {corpus_dir})"
+    )
     return 0 if failed == 0 else 1
 
 
