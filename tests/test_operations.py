@@ -1,17 +1,27 @@
-"""Running the gateway as a mail admin would (issue 11): one gateway per data directory, …"""
+"""Running the gateway as a mail admin would (issue 11): one gateway per data directory;
+reloads guarded by the rules' samples, asked for with `mailrouter reload` or taken up by
+watching the rules; …"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from conftest import RULES_DIR
-from gateway_helpers import RunningGateway, free_port, gateway_settings, wait_for
+from conftest import FRONT_DOOR, RULES_DIR
+from gateway_helpers import (
+    RunningGateway,
+    delivered_files,
+    free_port,
+    gateway_settings,
+    wait_for,
+)
 from mailrouter.gateway import Gateway
 from mailrouter.store.lock import DataDirInUse
 
@@ -53,3 +63,98 @@ def _listening(port: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def _rules_copy(tmp_path: Path) -> Path:
+    rules = tmp_path / "routing_rules"
+    shutil.copytree(RULES_DIR, rules)
+    return rules
+
+
+def _reload(var: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MAILROUTER_VAR_DIR": str(var)}
+    return subprocess.run(
+        [MAILROUTER, "reload"], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def _sample(rules: Path, name: str) -> bytes:
+    return (rules / "samples" / f"{name}.eml").read_bytes()
+
+
+ROUTES = ("magistrates", "crown_court", "poca", "ccu", "triage")
+
+
+def _route_of(gateway: RunningGateway, raw: bytes) -> str:
+    """Send `raw` over SMTP as its sample's sender; the route it is delivered to."""
+    before = {r: len(delivered_files(gateway.maildir(r))) for r in ROUTES}
+    with gateway.smtp() as client:
+        client.sendmail("m.hale@haleostrow.co.uk.cjsm.net", [FRONT_DOOR], raw)
+
+    def grown() -> list[str]:
+        return [r for r in ROUTES if len(delivered_files(gateway.maildir(r))) > before[r]]
+
+    (route,) = wait_for(grown)
+    return route
+
+
+def test_reload_accepted_and_refused_with_the_old_rules_still_deciding(tmp_path: Path) -> None:
+    rules, var = _rules_copy(tmp_path), tmp_path / "var"
+    crown = _sample(rules, "crown-complete")
+    with RunningGateway(gateway_settings(var, rules_dir=rules)) as gateway:
+        assert _route_of(gateway, crown) == "crown_court"
+        version = gateway.gateway.ruleset.fingerprint  # type: ignore[union-attr]
+        # An edit that breaks routing which used to work: a sample catches it.
+        rules_file = rules / "rules.yaml"
+        good = rules_file.read_text()
+        crown_rule = "when: {court_type: [crown]}\n    route: crown_court"
+        rules_file.write_text(good.replace(crown_rule, crown_rule.replace("crown_court", "ccu")))
+        refused = _reload(var)
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert f"refused: rules version {version} still running" in refused.stdout
+        assert "sample crown-complete: expected deliver/crown_court, got deliver/ccu" in (
+            refused.stdout
+        )
+        assert _route_of(gateway, crown) == "crown_court"  # the old rules still decide
+        # A file that does not validate: refused with its file and line.
+        rules_file.write_text("rules: [}\n")
+        refused = _reload(var)
+        assert refused.returncode == 1 and "rules.yaml:1" in refused.stdout
+        assert _route_of(gateway, crown) == "crown_court"
+        # A good edit: taken, and live mail follows it.
+        mailboxes = rules / "mailboxes.yaml"
+        rules_file.write_text(good)
+        mailboxes.write_text(mailboxes.read_text().replace("subject_tag: CROWN", "subject_tag: CC"))
+        accepted = _reload(var)
+        assert accepted.returncode == 0, accepted.stdout
+        new_version = gateway.gateway.ruleset.fingerprint  # type: ignore[union-attr]
+        assert new_version != version
+        assert f"reloaded: rules version {new_version} now running" in accepted.stdout
+        assert _route_of(gateway, crown) == "crown_court"
+        newest = max(
+            delivered_files(gateway.maildir("crown_court")), key=lambda p: p.stat().st_mtime
+        )
+        assert b"Subject: [CC 20BC3318926]" in newest.read_bytes()
+    assert _reload(var).returncode == 2  # no gateway running: said so
+
+
+def test_watched_rules_are_taken_up_when_they_change(tmp_path: Path) -> None:
+    rules = _rules_copy(tmp_path)
+    settings = gateway_settings(
+        tmp_path / "var", rules_dir=rules, rules={"watch": True, "watch_seconds": 0.2}
+    )
+    with RunningGateway(settings) as gateway:
+        running = gateway.gateway
+        assert running is not None
+        before = running.ruleset
+        mailboxes = rules / "mailboxes.yaml"
+        mailboxes.write_text(mailboxes.read_text().replace("subject_tag: CROWN", "subject_tag: CC"))
+        assert wait_for(lambda: running.ruleset is not before, timeout=10)
+        assert running.last_reload is not None and running.last_reload.accepted
+        # A broken edit is refused once and not retried while the files stay as they are.
+        (rules / "rules.yaml").write_text("rules: [}\n")
+        assert wait_for(lambda: running.last_reload is not None
+                        and not running.last_reload.accepted, timeout=10)  # fmt: skip
+        refused_at = running.last_reload.at
+        time.sleep(1.0)
+        assert running.last_reload.at == refused_at

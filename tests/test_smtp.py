@@ -236,14 +236,14 @@ def test_rules_reload_keeps_good_rules_on_a_bad_file(tmp_path: Path) -> None:
         assert running is not None
         before = running.ruleset
         (rules / "rules.yaml").write_text("rules: [}\n")
-        assert running.reload_rules() is False and running.ruleset is before
+        assert not running.reload_rules().accepted and running.ruleset is before
         assert send(gateway, build_message())[0] == 250
         text = rules / "mailboxes.yaml"
         shutil.copy(
             Path(__file__).parents[1] / "routing_rules" / "rules.yaml", rules / "rules.yaml"
         )
         text.write_text(text.read_text().replace("subject_tag: MAGS", "subject_tag: MAGISTRATES"))
-        assert running.reload_rules() is True and running.ruleset is not before
+        assert running.reload_rules().accepted and running.ruleset is not before
         send(gateway, build_message())
         files = wait_for(lambda: len(delivered_files(gateway.maildir("magistrates"))) == 2)
         assert files

@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from mailrouter import corpus, gateway, logs
+from mailrouter import control, corpus, gateway, logs
 from mailrouter.config import load_settings
 from mailrouter.decide import decide
 from mailrouter.dnskeys import lookup_keys
@@ -37,6 +37,7 @@ from mailrouter.paths import default_rules_dir
 from mailrouter.policy.addresses import mailbox_from_header
 from mailrouter.policy.auth import dkim_key_names, peer_is_trusted
 from mailrouter.rules import samples
+from mailrouter.rules.reload import ReloadOutcome
 from mailrouter.rules.ruleset import Ruleset, RulesInvalid, load_ruleset
 from mailrouter.store.journal import Journal
 from mailrouter.store.lock import DataDirInUse
@@ -86,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     pull.add_argument("--config", type=Path, help="TOML configuration ([pull] section)")
     pull.set_defaults(handler=_pull)
+
+    reload_ = commands.add_parser(
+        "reload", help="ask the running gateway to reload its rules (refused if a sample fails)"
+    )
+    reload_.add_argument("--config", type=Path, help="TOML configuration (to find var_dir)")
+    reload_.set_defaults(handler=_reload)
 
     queue = commands.add_parser("queue", help="inspect and manage the delivery queue")
     queue.add_argument("--config", type=Path, help="TOML configuration (to find the journal)")
@@ -283,6 +290,20 @@ def _run(args: argparse.Namespace, *, listen: bool) -> int:
         print(f"mailrouter: cannot {'serve' if listen else 'pull'}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _reload(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    try:
+        answer = control.ask(settings.var_dir, "reload")
+    except control.NoGateway as exc:
+        print(f"mailrouter: {exc}", file=sys.stderr)
+        return 2
+    outcome = ReloadOutcome(
+        answer["accepted"], answer["version"], answer["running"], tuple(answer["problems"])
+    )
+    print(outcome.describe())
+    return 0 if outcome.accepted else 1
 
 
 def _journal(args: argparse.Namespace) -> Journal:

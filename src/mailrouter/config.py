@@ -171,6 +171,13 @@ class DeliverySettings(Section):
         return override.transport if override else self.transport
 
 
+class RulesSettings(Section):
+    """How the running gateway takes up edited rules (the rules themselves: rules_dir)."""
+
+    watch: bool = Field(default=False, description="reload when a file in rules_dir changes")
+    watch_seconds: float = Field(default=2.0, gt=0, description="how often to look")
+
+
 class LogSettings(Section):
     format: Literal["json", "console"] = "json"
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -188,6 +195,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = DeliverySettings()
     notices: NoticeSettings = NoticeSettings()
     pull: PullSettings = PullSettings()
+    rules: RulesSettings = RulesSettings()
     log: LogSettings = LogSettings()
 
     @property

@@ -18,10 +18,12 @@ import signal
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from mailrouter import logs
 from mailrouter.config import Settings
+from mailrouter.control import SOCKET_NAME, ControlServer
 from mailrouter.decide import decide
 from mailrouter.deliver.base import Transport
 from mailrouter.deliver.process import DeliveryProcess
@@ -34,7 +36,10 @@ from mailrouter.ingest.protocol import GatewaySMTP
 from mailrouter.model import Envelope
 from mailrouter.notify.outbox import NoticeSender, Notifier, failure_notices
 from mailrouter.policy.auth import peer_is_trusted
-from mailrouter.rules.ruleset import Ruleset, RulesInvalid, load_ruleset
+from mailrouter.rules import reload
+from mailrouter.rules.reload import ReloadOutcome
+from mailrouter.rules.ruleset import Ruleset, load_ruleset
+from mailrouter.rules.samples import run_samples
 from mailrouter.store.journal import JournalPool
 from mailrouter.store.lock import DataDirLock
 from mailrouter.store.spool import Spool
@@ -102,6 +107,9 @@ class Gateway:
         self.large_gate = asyncio.Semaphore(smtp.large_messages_at_once)
         self.server: asyncio.base_events.Server | None = None
         self._stopped = asyncio.Event()
+        self.last_reload: ReloadOutcome | None = None
+        self.control = ControlServer(self, settings.var_dir / SOCKET_NAME)
+        self._watcher: asyncio.Task[None] | None = None
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -122,6 +130,10 @@ class Gateway:
             self.notice_sender.start()
         if self.puller is not None:
             self.puller.start()
+        await self.control.start()
+        if self.settings.rules.watch:
+            self._watcher = asyncio.create_task(self._watch_rules(), name="rules-watch")
+        self._sample_check()
         if self.listen:
             await self._listen()
         # Everything loaded so far lives as long as the process: keep the collector off it.
@@ -169,6 +181,14 @@ class Gateway:
 
         self.server = await asyncio.get_running_loop().create_server(session, smtp.host, smtp.port)
 
+    def _sample_check(self) -> None:
+        """The rules' samples at start-up: a failure is logged loudly, but the gateway starts
+        (these are the rules deployed; a reload is where a failing sample refuses)."""
+        failed = [r.describe() for r in run_samples(self.ruleset) if not r.passed]
+        if failed:
+            log.error("rules_samples_failing", rules_version=self.ruleset.fingerprint,
+                      problems=failed[:50])  # fmt: skip
+
     def _warm_up(self) -> None:
         """Decide one made-up message before listening, so the first sender does not pay for
         loading the holiday calendar, the address validator and the rest."""
@@ -207,6 +227,9 @@ class Gateway:
 
     async def stop(self, grace: float = 30.0) -> None:
         log.info("stopping", sessions=self.limit.active, backlog=self.queue.backlog)
+        if self._watcher is not None:
+            self._watcher.cancel()
+        await self.control.stop()
         if self.puller is not None:
             await self.puller.stop()  # what it took is in the journal; the rest waits
         if self.server is not None:
@@ -225,16 +248,30 @@ class Gateway:
         self.decide_pool.shutdown(wait=False)
         log.info("stopped")
 
-    def reload_rules(self) -> bool:
-        try:
-            candidate = load_ruleset(self.settings.rules_dir)
-        except RulesInvalid as exc:
-            log.error("rules_reload_refused", problems=[str(p) for p in exc.problems][:50])
-            return False
-        self.ruleset = candidate  # one assignment: a session sees the old or the new, whole
-        self.recent.window_days = candidate.settings.resubmission_window_days
-        log.info("rules_reloaded", fingerprint=candidate.fingerprint)
-        return True
+    def reload_rules(self) -> ReloadOutcome:
+        """Swap in the rules on disk if they load, validate and pass all their samples; the
+        running rules stay otherwise. The outcome is kept (`last_reload`) and logged."""
+        rules, outcome = reload.candidate(self.settings.rules_dir, self.ruleset)
+        if rules is not None:
+            self.ruleset = rules  # one assignment: a session sees the old or the new, whole
+            self.recent.window_days = rules.settings.resubmission_window_days
+            log.info("rules_reloaded", rules_version=rules.fingerprint)
+        else:
+            log.error("rules_reload_refused", rules_version=outcome.running,
+                      candidate=outcome.version, problems=list(outcome.problems))  # fmt: skip
+        self.last_reload = outcome
+        return outcome
+
+    async def _watch_rules(self) -> None:
+        """Reload when a file under the rules directory changes (`rules.watch`); a refused
+        edit is not tried again until the files change once more."""
+        seen = _snapshot(self.settings.rules_dir)
+        while True:
+            await asyncio.sleep(self.settings.rules.watch_seconds)
+            now = await asyncio.to_thread(_snapshot, self.settings.rules_dir)
+            if now != seen:
+                seen = now
+                self.reload_rules()
 
     # --- the accept path (called by the SMTP handler) -----------------------------------
 
@@ -265,6 +302,17 @@ class Gateway:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(smtp.tls_cert, smtp.tls_key)
         return context
+
+
+def _snapshot(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    """What the rules directory holds: (path, size, mtime) of every file in it."""
+    found = []
+    for path in sorted(directory.rglob("*")):
+        with contextlib.suppress(OSError):
+            if path.is_file():
+                stat = path.stat()
+                found.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(found)
 
 
 def _address(sockname: Any) -> str:
