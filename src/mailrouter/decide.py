@@ -24,7 +24,7 @@ from mailrouter.parse.request import Limits, RequestFacts, read_request
 from mailrouter.policy.sender import SenderCheck, check_sender
 from mailrouter.policy.urgency import is_urgent
 from mailrouter.rules.conditions import Facts
-from mailrouter.rules.ruleset import Ruleset
+from mailrouter.rules.ruleset import CompiledRule, Ruleset
 
 LONDON = ZoneInfo("Europe/London")
 NOT_A_GATEWAY_ADDRESS = "not-a-gateway-address"
@@ -81,16 +81,27 @@ def decide(
         return _decision(
             ruleset, view, sender, facts, Action.REJECT, None, NOT_A_GATEWAY_ADDRESS, why
         )
-    fired = ruleset.first_rule(facts)
+    audits: list[tuple[CompiledRule, list[str]]] = []
+    fired = ruleset.first_rule(facts, now if now.tzinfo else now.replace(tzinfo=dt.UTC), audits)
     if fired is None:
         why = "no rule matched; held for a person to read"
-        return _decision(
+        decision = _decision(
             ruleset, view, sender, facts, Action.HOLD, ruleset.mailboxes.hold_route, NO_RULE, why
         )
-    rule, conditions = fired
-    why = f"rule {rule.name}: {'; '.join(conditions) if conditions else 'always applies'}"
-    route = rule.route if rule.action in (Action.DELIVER, Action.HOLD) else None
-    return _decision(ruleset, view, sender, facts, rule.action, route, rule.name, why)
+    else:
+        rule, conditions = fired
+        why = f"rule {rule.name}: {'; '.join(conditions) if conditions else 'always applies'}"
+        route = rule.route if rule.action in (Action.DELIVER, Action.HOLD) else None
+        decision = _decision(ruleset, view, sender, facts, rule.action, route, rule.name, why)
+    for rule, conditions in audits:
+        route = rule.route if rule.action in (Action.DELIVER, Action.HOLD) else None
+        decision.audit.append({"rule": rule.name, "action": rule.action.value, "route": route})
+        would = f"{rule.action.value}{f' to {route}' if route else ''}"
+        decision.reasons.insert(
+            len(decision.reasons) - 1,
+            f"audit: rule {rule.name} would {would} ({'; '.join(conditions) or 'always'})",
+        )
+    return decision
 
 
 def _decision(

@@ -130,6 +130,8 @@ class Decision:
     subject: str = ""
     message_id: str | None = None
     details: dict[str, str] = field(default_factory=dict)  # missing item -> why, for the bounce
+    # Audit-mode rules that would have acted: {"rule", "action", "route"} each, in order.
+    audit: list[dict[str, str | None]] = field(default_factory=list)
     # What the reader found or turned down, for `mailrouter route` only: notes may quote a
     # defendant's name or date of birth, so they never reach logs, the journal or a reply.
     reading: list[Note] = field(default_factory=list)
@@ -153,4 +155,6 @@ class Decision:
             rule=self.rule,
             reasons=list(self.reasons),
         )
+        if self.audit:
+            out["audit"] = [dict(hit) for hit in self.audit]
         return out

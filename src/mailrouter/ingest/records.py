@@ -9,6 +9,7 @@ that becomes the X-Mailrouter-* headers.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from mailrouter.model import Action, Decision, without_quotes
@@ -34,6 +35,7 @@ def journal_row(
         "rule": decision.rule,
         "reasons": [without_quotes(reason) for reason in decision.reasons],
         "tags": decision.tags,
+        "audit": json.dumps(decision.audit) if decision.audit else None,
         "size": size,
         "state": QUEUED if delivering else REFUSED,
     }
@@ -73,6 +75,7 @@ def spool_meta(
             "court": decision.court.name if decision.court else None,
             "hearing_date": decision.hearing_date.isoformat() if decision.hearing_date else None,
             "tags": decision.tags,
+            "audit": json.dumps(decision.audit) if decision.audit else None,
             "rule": decision.rule,
         },
     }

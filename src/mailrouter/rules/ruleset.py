@@ -8,11 +8,13 @@ one in a single assignment, so a bad edit leaves the good rules running.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
@@ -67,6 +69,14 @@ class CompiledRule:
     route: str | None
     when: Predicate
     unless: Predicate | None
+    audit: bool = False
+    active_from: dt.datetime | None = None  # aware; the rule applies from then…
+    active_until: dt.datetime | None = None  # …until then
+
+    def active(self, now: dt.datetime) -> bool:
+        if self.active_from is not None and now < self.active_from:
+            return False
+        return self.active_until is None or now < self.active_until
 
     def fires(self, facts: Facts) -> list[str] | None:
         why: list[str] = []
@@ -99,12 +109,41 @@ class Ruleset:
     def is_front_door(self, address: str) -> bool:
         return address.strip().lower() in self.mailboxes.front_door
 
-    def first_rule(self, facts: Facts) -> tuple[CompiledRule, list[str]] | None:
+    def first_rule(
+        self,
+        facts: Facts,
+        now: dt.datetime | None = None,
+        audits: list[tuple[CompiledRule, list[str]]] | None = None,
+    ) -> tuple[CompiledRule, list[str]] | None:
+        """The first rule in force at `now` that fires, with why. Audit rules that fire on
+        the way are added to `audits` and do not stop the search."""
         for rule in self.rules:
+            if now is not None and not rule.active(now):
+                continue
             why = rule.fires(facts)
-            if why is not None:
-                return rule, why
+            if why is None:
+                continue
+            if rule.audit:
+                if audits is not None:
+                    audits.append((rule, why))
+                continue
+            return rule, why
         return None
+
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def _moment(value: dt.datetime | dt.date | None, *, end: bool) -> dt.datetime | None:
+    """A rule's window edge as an aware time: a date is the start of that day, or for an
+    end the start of the next (so `active_until: 2027-01-31` includes the 31st); a time
+    without a zone is London's."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        day = value + dt.timedelta(days=1) if end else value
+        return dt.datetime.combine(day, dt.time.min, LONDON)
+    return value if value.tzinfo else value.replace(tzinfo=LONDON)
 
 
 def load_ruleset(directory: str | Path) -> Ruleset:
@@ -215,7 +254,16 @@ def _build(
             route = mailboxes.hold_route
         when = compile_condition(rule.when, names, (*base, "when"))
         unless = compile_condition(rule.unless, names, (*base, "unless")) if rule.unless else None
-        compiled.append(CompiledRule(rule.name, rule.description, rule.action, route, when, unless))
+        active_from = _moment(rule.active_from, end=False)
+        active_until = _moment(rule.active_until, end=True)
+        if active_from is not None and active_until is not None and active_from >= active_until:
+            problem("rules.yaml", (*base, "active_until"), "must come after active_from")
+        compiled.append(
+            CompiledRule(
+                rule.name, rule.description, rule.action, route, when, unless,
+                audit=rule.mode == "audit", active_from=active_from, active_until=active_until,
+            )
+        )  # fmt: skip
     for loc, message in names.problems:
         problem("rules.yaml", loc, message)
     if problems:

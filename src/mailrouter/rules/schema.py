@@ -7,6 +7,7 @@ route or keyword list that does not exist) are checked when the ruleset is built
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from typing import Literal
 
@@ -201,6 +202,12 @@ class Rule(Strict):
     action: Action = Action.DELIVER
     route: str | None = None
     catch_all: bool = False
+    # audit: record what the rule would have done and go on to the next rule (try a rule on
+    # real traffic before it acts). active_from / active_until: the rule applies only in this
+    # window (a date means from the start of that day, or to the end of it, London time).
+    mode: Literal["enforce", "audit"] = "enforce"
+    active_from: dt.datetime | dt.date | None = None
+    active_until: dt.datetime | dt.date | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> Rule:

@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS messages (
     rule TEXT,
     reasons TEXT,
     tags TEXT,
+    audit TEXT,
     size INTEGER,
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -94,6 +95,8 @@ CREATE TABLE IF NOT EXISTS notices (
 );
 CREATE INDEX IF NOT EXISTS notices_recipient ON notices (recipient, created_at);
 """
+
+_ADDED_COLUMNS = {"audit": "TEXT"}  # name -> type, in the order they were added
 
 QUEUED, DELIVERING, DELIVERED, PARKED, REFUSED = (
     "queued",
@@ -150,6 +153,15 @@ class Journal:
         # spool file, fsynced before 250, is what survives a power cut.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Columns added since a journal was made (CREATE TABLE IF NOT EXISTS keeps old ones
+        as they were)."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(messages)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         self._db.close()
