@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FRONT_DOOR, RULES_DIR
+from conftest import FRONT_DOOR, RULES_DIR, SENDER, build_message
 from gateway_helpers import (
     RunningGateway,
     delivered_files,
@@ -24,6 +24,7 @@ from gateway_helpers import (
 )
 from mailrouter.gateway import Gateway
 from mailrouter.store.lock import DataDirInUse
+from peers import Downstream
 
 MAILROUTER = str(Path(sys.executable).with_name("mailrouter"))
 
@@ -158,3 +159,95 @@ def test_watched_rules_are_taken_up_when_they_change(tmp_path: Path) -> None:
         refused_at = running.last_reload.at
         time.sleep(1.0)
         assert running.last_reload.at == refused_at
+
+
+# --- the queue, as a mail admin runs it -------------------------------------------------------
+
+
+def _queue(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [MAILROUTER, "queue", "--config", str(config), *args],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def _accept(
+    gateway: RunningGateway, subject: str = "URN 20AB1234521 - Walsall MC - R v SMITH"
+) -> str:
+    with gateway.smtp() as client:
+        client.mail(SENDER)
+        client.rcpt(FRONT_DOOR)
+        code, text = client.data(build_message(subject))
+    assert code == 250
+    return text.rsplit(b" ", 1)[1].decode()
+
+
+def test_requeue_after_a_mailbox_fix_delivers_to_the_new_address(
+    tmp_path: Path, downstream: tuple[Downstream, int]
+) -> None:
+    sink, port = downstream
+    rules = _rules_copy(tmp_path)
+    settings = gateway_settings(
+        tmp_path / "var", rules_dir=rules,
+        delivery={"transport": "smtp", "smtp": {"host": "127.0.0.1", "port": port,
+                                                "starttls": "off"}},
+    )  # fmt: skip
+    config = tmp_path / "mailrouter.toml"
+    config.write_text(f'var_dir = "{settings.var_dir}"\nrules_dir = "{rules}"\n')
+    sink.answers = ["550 5.1.1 no such mailbox", "550 5.1.1 no such mailbox"]
+    with RunningGateway(settings) as gateway:
+        first, second = _accept(gateway), _accept(gateway)
+        wait_for(lambda: gateway.state(first) == gateway.state(second) == "parked")
+        # The team's address was wrong; ops fix it in the rules and reload.
+        mailboxes = rules / "mailboxes.yaml"
+        mailboxes.write_text(mailboxes.read_text().replace(
+            "wm.magistrates.defence@cps.gov.uk", "wm.mags.fixed@cps.gov.uk"))  # fmt: skip
+        assert gateway.gateway.reload_rules().accepted  # type: ignore[union-attr]
+        done = _queue(config, "requeue", "--all-parked", "--route", "magistrates")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.count("decided again: deliver to magistrates <wm.mags.fixed@") == 2
+        wait_for(lambda: gateway.state(first) == gateway.state(second) == "delivered")
+        assert [m["rcpt"] for m in sink.received[-2:]] == [["wm.mags.fixed@cps.gov.uk"]] * 2
+        row = gateway.row(first)
+        assert row["mailbox"] == "wm.mags.fixed@cps.gov.uk"
+        log = [a["outcome"] for a in gateway.journal("attempts", first)]
+        assert log == ["parked", "held", "requeued", "delivered"]
+        # Nothing left to requeue: said so.
+        again = _queue(config, "requeue", first)
+        assert again.returncode == 1 and "not in the spool (delivered" in again.stdout
+
+
+def test_delete_cat_and_filters(tmp_path: Path, downstream: tuple[Downstream, int]) -> None:
+    sink, port = downstream
+    settings = gateway_settings(
+        tmp_path / "var",
+        delivery={"transport": "smtp", "smtp": {"host": "127.0.0.1", "port": port,
+                                                "starttls": "off"}},
+    )  # fmt: skip
+    config = tmp_path / "mailrouter.toml"
+    config.write_text(f'var_dir = "{settings.var_dir}"\n')
+    sink.answers = ["550 5.1.1 no such mailbox"] * 2
+    with RunningGateway(settings) as gateway:
+        mags = _accept(gateway)
+        crown = _accept(gateway, "URN 20AB1234522 - Birmingham Crown Court - R v JONES")
+        wait_for(lambda: gateway.state(mags) == gateway.state(crown) == "parked")
+        shown = _queue(config, "cat", mags)
+        assert shown.returncode == 0 and f'"id": "{mags}"' in shown.stdout
+        assert "\nSubject: URN 20AB1234521 - Walsall MC" in shown.stdout, shown.stdout[:600]
+        body = _queue(config, "cat", "--body-only", mags)
+        assert body.stdout.startswith("From: A Solicitor")
+        # Filters: by route, and by age (both are younger than an hour).
+        assert "no parked messages" in _queue(config, "retry", "--all-parked",
+                                              "--older-than", "1h").stdout  # fmt: skip
+        gone = _queue(config, "delete", "--reason", "sent twice by the firm", mags)
+        assert gone.returncode == 0 and "deleted (sent twice by the firm)" in gone.stdout
+        assert gateway.state(mags) == "deleted" and not gateway.gateway.spool.exists(mags)  # type: ignore[union-attr]
+        assert gateway.journal("attempts", mags)[-1]["detail"] == "sent twice by the firm"
+        assert _queue(config, "cat", mags).returncode == 1
+        assert _queue(config, "delete", "--reason", "again", mags).returncode == 1
+        listed = _queue(config, "list", "--state", "deleted,parked")
+        assert mags in listed.stdout and crown in listed.stdout
+        retried = _queue(config, "retry", "--all-parked", "--route", "crown_court")
+        assert retried.stdout.strip() == f"{crown}: queued for another attempt now"
+        wait_for(lambda: gateway.state(crown) == "delivered")
+    assert _queue(config, "list", "--state", "frob").returncode == 2

@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from mailrouter import control, corpus, gateway, logs
+from mailrouter import control, corpus, gateway, logs, queue_ops
 from mailrouter.config import load_settings
 from mailrouter.decide import decide
 from mailrouter.dnskeys import lookup_keys
@@ -39,8 +39,9 @@ from mailrouter.policy.auth import dkim_key_names, peer_is_trusted
 from mailrouter.rules import samples
 from mailrouter.rules.reload import ReloadOutcome
 from mailrouter.rules.ruleset import Ruleset, RulesInvalid, load_ruleset
-from mailrouter.store.journal import Journal
+from mailrouter.store.journal import PARKED, STATES, Journal
 from mailrouter.store.lock import DataDirInUse
+from mailrouter.store.spool import Spool
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,7 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     queue.add_argument("--config", type=Path, help="TOML configuration (to find the journal)")
     queue_commands = queue.add_subparsers(metavar="ACTION")
     listing = queue_commands.add_parser("list", help="messages by state (default: not delivered)")
-    listing.add_argument("--state", action="append", help="queued, delivering, parked, …")
+    listing.add_argument(
+        "--state", action="append", type=_states, metavar="STATE[,STATE]",
+        help=f"one or more of: {', '.join(STATES)} (default: queued, delivering, parked)",
+    )  # fmt: skip
     listing.add_argument("--urn", help="only this URN (any form)")
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true")
@@ -106,9 +110,22 @@ def _parser() -> argparse.ArgumentParser:
     show = queue_commands.add_parser("show", help="one message and its delivery attempts")
     show.add_argument("ids", nargs="+", metavar="ID")
     show.set_defaults(handler=_queue_show)
+    cat = queue_commands.add_parser("cat", help="a spooled message: its envelope and its bytes")
+    cat.add_argument("id", metavar="ID")
+    cat.add_argument("--body-only", action="store_true", help="only the message as received")
+    cat.set_defaults(handler=_queue_cat)
     retry = queue_commands.add_parser("retry", help="try queued or parked messages again now")
-    retry.add_argument("ids", nargs="+", metavar="ID")
+    _selection(retry)
     retry.set_defaults(handler=_queue_retry)
+    requeue = queue_commands.add_parser(
+        "requeue", help="decide messages again with today's rules and mailboxes, then retry"
+    )
+    _selection(requeue)
+    requeue.set_defaults(handler=_queue_requeue)
+    delete = queue_commands.add_parser("delete", help="remove queued or parked messages")
+    delete.add_argument("ids", nargs="+", metavar="ID")
+    delete.add_argument("--reason", required=True, help="why (kept in the journal)")
+    delete.set_defaults(handler=_queue_delete)
     park = queue_commands.add_parser("park", help="stop trying queued messages")
     park.add_argument("ids", nargs="+", metavar="ID")
     park.set_defaults(handler=_queue_park)
@@ -314,7 +331,7 @@ def _journal(args: argparse.Namespace) -> Journal:
 
 
 def _queue_list(args: argparse.Namespace) -> int:
-    states = [s for value in args.state or [] for s in value.split(",")] or [
+    states = [s for value in args.state or [] for s in value] or [
         "queued",
         "delivering",
         "parked",
@@ -360,13 +377,97 @@ def _queue_show(args: argparse.Namespace) -> int:
 def _queue_retry(args: argparse.Namespace) -> int:
     journal = _journal(args)
     status = 0
-    for message_id in args.ids:
+    for message_id in _selected(args, journal):
         if journal.requeue(message_id, time.time()):
             print(f"{message_id}: queued for another attempt now")
         else:
             print(f"{message_id}: not queued or parked", file=sys.stderr)
             status = 1
     return status
+
+
+def _queue_requeue(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    journal = _journal(args)
+    ruleset = load_ruleset(settings.rules_dir)
+    spool = Spool(settings.spool_dir)
+    status = 0
+    for message_id in _selected(args, journal):
+        line = queue_ops.requeue(journal, spool, ruleset, message_id)
+        print(line)
+        status |= "queued for delivery now" not in line
+    return status
+
+
+def _queue_delete(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    journal = _journal(args)
+    spool = Spool(settings.spool_dir)
+    status = 0
+    for message_id in args.ids:
+        line = queue_ops.delete(journal, spool, message_id, args.reason)
+        print(line)
+        status |= "deleted" not in line
+    return status
+
+
+def _queue_cat(args: argparse.Namespace) -> int:
+    spool = Spool(load_settings(args.config).spool_dir)
+    try:
+        meta, raw = queue_ops.show(spool, args.id)
+    except FileNotFoundError:
+        print(f"{args.id}: not in the spool (delivered or deleted)", file=sys.stderr)
+        return 1
+    if not args.body_only:
+        envelope = {k: meta.get(k) for k in ("id", "mail_from", "rcpt", "peer_ip", "helo")}
+        print(json.dumps({**envelope, "decision": meta.get("decision")}, indent=2))
+        print("-" * 72)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(raw)
+    return 0
+
+
+def _selection(parser: argparse.ArgumentParser) -> None:
+    """IDs, or --all-parked narrowed by route and age."""
+    parser.add_argument("ids", nargs="*", metavar="ID")
+    parser.add_argument("--all-parked", action="store_true", help="every parked message")
+    parser.add_argument("--route", help="with --all-parked: only this route's")
+    parser.add_argument(
+        "--older-than", type=_age, metavar="AGE", help="with --all-parked: received over AGE "
+        "ago (90s, 30m, 2h, 7d)",
+    )  # fmt: skip
+
+
+def _selected(args: argparse.Namespace, journal: Journal) -> list[str]:
+    if args.ids and args.all_parked:
+        raise SystemExit("mailrouter: give IDs or --all-parked, not both")
+    if not args.all_parked:
+        if not args.ids:
+            raise SystemExit("mailrouter: give IDs, or --all-parked")
+        return list(args.ids)
+    before = time.time() - args.older_than if args.older_than else None
+    ids = journal.ids_in([PARKED], route=args.route, received_before=before)
+    if not ids:
+        print("no parked messages" + (f" on route {args.route}" if args.route else ""))
+    return ids
+
+
+def _age(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        return float(text[:-1]) * units[text[-1]]
+    except (KeyError, ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"{text!r}: an age such as 90s, 30m, 2h or 7d") from None
+
+
+def _states(text: str) -> list[str]:
+    states = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in states if s not in STATES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown state {', '.join(unknown)}: one of {', '.join(STATES)}"
+        )
+    return states
 
 
 def _queue_park(args: argparse.Namespace) -> int:

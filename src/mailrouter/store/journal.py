@@ -97,6 +97,8 @@ CREATE INDEX IF NOT EXISTS notices_recipient ON notices (recipient, created_at);
 """
 
 _ADDED_COLUMNS = {"audit": "TEXT"}  # name -> type, in the order they were added
+# What a new decision changes in a message's row (queue requeue).
+_REDECIDED = ("urn", "court", "route", "mailbox", "action", "rule", "reasons", "tags", "audit")
 
 QUEUED, DELIVERING, DELIVERED, PARKED, REFUSED = (
     "queued",
@@ -105,6 +107,8 @@ QUEUED, DELIVERING, DELIVERED, PARKED, REFUSED = (
     "parked",
     "refused",
 )
+DELETED = "deleted"  # by ops, with their reason in the attempts log; the row stays
+STATES = (QUEUED, DELIVERING, DELIVERED, PARKED, REFUSED, DELETED)
 # A pulled message (IMAP pull mode): taken (an id is assigned; a crash here means take it
 # again, with the same id), decided (spooled or refused; waiting to be filed away), filed.
 TAKEN, DECIDED, FILED = "taken", "decided", "filed"
@@ -444,6 +448,66 @@ class Journal:
             "UPDATE messages SET state = ?, next_attempt_at = ? WHERE id = ? AND state IN (?, ?)",
             (QUEUED, now, message_id, QUEUED, PARKED),
         )
+        return cursor.rowcount == 1
+
+    def ids_in(
+        self,
+        states: Sequence[str],
+        *,
+        route: str | None = None,
+        received_before: float | None = None,
+    ) -> list[str]:
+        """Ids of the messages in `states`, oldest first, optionally of one route and received
+        before a time."""
+        clauses = [f"state IN ({','.join('?' * len(states))})"]
+        values: list[Any] = list(states)
+        if route is not None:
+            clauses.append("route = ?")
+            values.append(route)
+        if received_before is not None:
+            clauses.append("received_at < ?")
+            values.append(received_before)
+        rows = self._db.execute(
+            f"SELECT id FROM messages WHERE {' AND '.join(clauses)} ORDER BY received_at", values
+        )
+        return [row[0] for row in rows]
+
+    def take_for_ops(self, message_id: str, now: float, what: str) -> bool:
+        """Hold a queued or parked message still (parked) while ops change it; False if it is
+        not there to take (being delivered, delivered, refused, deleted)."""
+        with self._transaction():
+            cursor = self._db.execute(
+                "UPDATE messages SET state = ? WHERE id = ? AND state IN (?, ?)",
+                (PARKED, message_id, QUEUED, PARKED),
+            )
+            if cursor.rowcount == 1:
+                self._attempt(message_id, now, "ops", "held", what)
+        return cursor.rowcount == 1
+
+    def redecided(self, message_id: str, row: dict[str, Any], now: float, detail: str) -> None:
+        """A message taken for ops, decided again: its new decision, queued for now."""
+        fields = {key: row[key] for key in _REDECIDED if key in row}
+        if isinstance(fields.get("reasons"), list | tuple):
+            fields["reasons"] = json.dumps(fields["reasons"])
+        if isinstance(fields.get("tags"), list | tuple):
+            fields["tags"] = ",".join(fields["tags"])
+        assignments = ", ".join(f"{key} = :{key}" for key in fields)
+        with self._transaction():
+            self._db.execute(
+                f"UPDATE messages SET {assignments}, state = :state, next_attempt_at = :now, "
+                "last_error = NULL WHERE id = :id",
+                {**fields, "state": QUEUED, "now": now, "id": message_id},
+            )
+            self._attempt(message_id, now, "ops", "requeued", detail)
+
+    def delete_by_hand(self, message_id: str, now: float, reason: str) -> bool:
+        with self._transaction():
+            cursor = self._db.execute(
+                "UPDATE messages SET state = ?, last_error = ? WHERE id = ? AND state = ?",
+                (DELETED, f"deleted by ops: {reason}", message_id, PARKED),
+            )
+            if cursor.rowcount == 1:
+                self._attempt(message_id, now, "ops", "deleted", reason)
         return cursor.rowcount == 1
 
     def park_by_hand(self, message_id: str, now: float) -> bool:
