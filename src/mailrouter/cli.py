@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import importlib.metadata
 import json
 import os
 import sys
@@ -26,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mailrouter import control, corpus, gateway, logs, queue_ops
-from mailrouter.config import load_settings
+from mailrouter.config import ConfigInvalid, load_settings
 from mailrouter.decide import decide
 from mailrouter.dnskeys import lookup_keys
 from mailrouter.model import Action, Decision, Envelope
@@ -57,6 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
+    except ConfigInvalid as exc:
+        print("mailrouter: the configuration is not valid:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         return 0
 
@@ -65,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mailrouter", description="CPS defence mail gateway: route, check and serve."
     )
+    parser.add_argument("--version", action="version", version=f"mailrouter {_version()}")
     commands = parser.add_subparsers(metavar="COMMAND")
 
     route = commands.add_parser("route", help="decide what would happen to messages")
@@ -153,6 +160,13 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("paths", nargs="+", type=Path, metavar="[DIR] CORPUS_DIR")
     test.set_defaults(handler=_rules_test)
     return parser
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("mailrouter")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 # --- route ------------------------------------------------------------------------------
@@ -497,6 +511,8 @@ def _rules_check(args: argparse.Namespace) -> int:
         f"{len(vocabulary.cue_kinds)} cue phrases, {len(vocabulary.names.never)} words "
         "that are never names"
     )
+    for rule, blocker in ruleset.unreachable():
+        print(f"  warning: rule {rule} comes after the catch-all rule {blocker}: it never fires")
     results = samples.run_samples(ruleset)
     failed = [r for r in results if not r.passed]
     print(f"  samples: {len(results) - len(failed)} of {len(results)} pass")

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from mailrouter.paths import default_rules_dir
@@ -227,10 +227,37 @@ class Settings(BaseSettings):
         return env_settings, init_settings
 
 
+class ConfigInvalid(Exception):
+    """The configuration cannot be used: `problems` has one line each (file, key, what)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
 def load_settings(path: Path | None = None) -> Settings:
     """Settings from `path` (TOML) and the environment; errors name the file and field."""
     values: dict[str, Any] = {}
+    where = str(path) if path is not None else None
     if path is not None:
-        with path.open("rb") as handle:
-            values = tomllib.load(handle)
-    return Settings(**values)
+        try:
+            with path.open("rb") as handle:
+                values = tomllib.load(handle)
+        except OSError as exc:
+            raise ConfigInvalid([f"{path}: cannot be read: {exc.strerror}"]) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigInvalid([f"{path}: not valid TOML: {exc}"]) from None
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise ConfigInvalid([_problem(where, error) for error in exc.errors()]) from None
+
+
+def _problem(where: str | None, error: Any) -> str:
+    """One line: where the value came from, the key, and what is wrong with it."""
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    env = "MAILROUTER_" + "__".join(str(part) for part in error["loc"]).upper()
+    given = error.get("input")
+    shown = "" if isinstance(given, dict) or given is None else f" (given: {given!r:.60})"
+    place = f"{where}: {key} (or {env})" if where else f"{env} ({key})"
+    return f"{place}: {error['msg']}{shown}"

@@ -123,6 +123,9 @@ def _decision(
     else:
         reasons.append("the message body was not read: the sender alone decided")
     reasons.append(why)
+    held = None
+    if action is Action.HOLD:
+        held = request.why_unsettled() or rule.replace("-", " ")
     return Decision(
         action=action,
         route=route,
@@ -140,6 +143,7 @@ def _decision(
         subject=view.subject,
         message_id=view.message_id,
         details=request.details,
+        held=held,
         reading=request.notes.items,
     )
 

@@ -233,7 +233,8 @@ class Gateway:
         if self.puller is not None:
             await self.puller.stop()  # what it took is in the journal; the rest waits
         if self.server is not None:
-            self.server.close()  # no new connections; sessions under way go on
+            self.server.close()  # no new connections
+            self.limit.close_all()  # 421 to each session, once a message under way is done
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.limit.idle.wait(), grace)
         await self.queue.stop(grace)

@@ -130,6 +130,7 @@ class Decision:
     subject: str = ""
     message_id: str | None = None
     details: dict[str, str] = field(default_factory=dict)  # missing item -> why, for the bounce
+    held: str | None = None  # for a hold: a few words on why a person must read it
     # Audit-mode rules that would have acted: {"rule", "action", "route"} each, in order.
     audit: list[dict[str, str | None]] = field(default_factory=list)
     # What the reader found or turned down, for `mailrouter route` only: notes may quote a

@@ -12,7 +12,8 @@ import re
 import textwrap
 
 from mailrouter.model import Decision
-from mailrouter.rules.schema import Notices
+from mailrouter.parse.request import OUTSIDE_AREA
+from mailrouter.rules.schema import BounceText, Notices
 
 ITEM_NAMES = {
     "urn": "URN",
@@ -47,14 +48,11 @@ def bounce_paragraphs(decision: Decision, notices: Notices) -> list[str]:
     server rewraps the text itself (Postfix joins reply lines into one paragraph)."""
     text = notices.bounce
     out = [bounce_summary(decision, notices), clean(text.intro)]
-    for item in decision.missing:
-        template = text.items.get(item)  # type: ignore[call-overload]
-        if template is not None:
-            detail = clean(decision.details.get(item, ""))
-            out.append("- " + clean(template.format(detail=detail)))
-    out.append(clean(text.example_heading) + " " + _example_subject(decision, notices))
-    body = " / ".join(clean(line) for line in text.example_body.strip().splitlines())
-    out.append(f"Body: {body}")
+    out.extend("- " + line for line in _item_lines(decision, text))
+    if not _outside_area(decision, text):
+        out.append(clean(text.example_heading) + " " + _example_subject(decision, notices))
+        body = " / ".join(clean(line) for line in text.example_body.strip().splitlines())
+        out.append(f"Body: {body}")
     if text.closing:
         out.append(clean(text.closing))
     return [piece for paragraph in out for piece in textwrap.wrap(paragraph, SMTP_LINE)]
@@ -65,20 +63,33 @@ def bounce_lines(decision: Decision, notices: Notices) -> list[str]:
     text = notices.bounce
     out: list[str] = [bounce_summary(decision, notices), ""]
     out.extend(textwrap.wrap(clean(text.intro), WIDTH))
-    for item in decision.missing:
-        template = text.items.get(item)  # type: ignore[call-overload]
-        if template is None:
-            continue
-        line = clean(template.format(detail=clean(decision.details.get(item, ""))))
+    for line in _item_lines(decision, text):
         out.extend(textwrap.wrap(line, WIDTH, initial_indent="- ", subsequent_indent="  "))
-    out.append("")
-    out.append(clean(text.example_heading))
-    out.append("  " + _example_subject(decision, notices))
-    out.extend("  " + clean(line) for line in text.example_body.strip().splitlines())
+    if not _outside_area(decision, text):
+        out.append("")
+        out.append(clean(text.example_heading))
+        out.append("  " + _example_subject(decision, notices))
+        out.extend("  " + clean(line) for line in text.example_body.strip().splitlines())
     if text.closing:
         out.append("")
         out.extend(textwrap.wrap(clean(text.closing), WIDTH))
     return out
+
+
+def _item_lines(decision: Decision, text: BounceText) -> list[str]:
+    """One line per missing item; a court outside the area gets the outside-area text."""
+    lines = []
+    for item in decision.missing:
+        template = text.items.get(item)  # type: ignore[call-overload]
+        if item == "court" and _outside_area(decision, text):
+            template = text.outside_area
+        if template is not None:
+            lines.append(clean(template.format(detail=clean(decision.details.get(item, "")))))
+    return lines
+
+
+def _outside_area(decision: Decision, text: BounceText) -> bool:
+    return bool(text.outside_area) and OUTSIDE_AREA in decision.details
 
 
 def _example_subject(decision: Decision, notices: Notices) -> str:

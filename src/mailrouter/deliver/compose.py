@@ -1,9 +1,10 @@
 """What a team receives: the original message, unaltered in body, with our headers in front.
 
 Prepended: a Received line (RFC 5321 §4.4) and X-Mailrouter-Id, -Route, -URN, -Court,
--Hearing-Date, -Tags and -Rule, so mail clients can sort, search and prioritise (DESIGN §7).
-The Subject gets the route's tag ("[MAGS 20AB1234521] …") spliced into the original bytes of
-the field; nothing else in the message is touched, and it is never re-serialised.
+-Hearing-Date, -Tags, -Rule and (for a held message) -Held, so mail clients can sort, search
+and prioritise (DESIGN §7). The Subject gets the route's tag ("[MAGS 20AB1234521] …", "[HOLD
+two URNs] …") spliced into the original bytes of the field, unless it carries one of ours
+already (a reply); nothing else in the message is touched, and it is never re-serialised.
 
 Values reaching a header are one line of printable text (control characters dropped), and
 non-ASCII text is RFC 2047 encoded: nothing taken from a message can start a new header.
@@ -25,6 +26,7 @@ from mailrouter.parse.headers import header_block, header_region
 
 MAX_LINE = 998  # RFC 5322 §2.1.1
 _SUBJECT = re.compile(rb"(?:^|\n)subject:[ \t]*", re.IGNORECASE)
+_FIELD_END = re.compile(rb"\r?\n(?![ \t])")
 _HELO = re.compile(r"[^A-Za-z0-9.\-\[\]:_]")
 _OURS = re.compile(rb"(^|\n)(x-mailrouter-)(?=[\x21-\x39\x3b-\x7e]*[ \t]*:)", re.IGNORECASE)
 
@@ -40,9 +42,11 @@ def compose(raw: bytes, meta: dict[str, Any]) -> bytes:
         ("X-Mailrouter-Hearing-Date", decision.get("hearing_date")),
         ("X-Mailrouter-Tags", ", ".join(decision.get("tags") or ())),
         ("X-Mailrouter-Rule", decision.get("rule")),
+        ("X-Mailrouter-Held", decision.get("held")),
     )
     lines.extend(header_line(name, value) for name, value in fields if value)
-    return b"".join(lines) + tag_subject(rename_ours(raw), meta.get("subject_tag") or "")
+    tagged = tag_subject(rename_ours(raw), meta.get("subject_tag") or "", meta.get("tag_pattern"))
+    return b"".join(lines) + tagged
 
 
 def rename_ours(raw: bytes) -> bytes:
@@ -60,8 +64,10 @@ def header_line(name: str, value: str) -> bytes:
     return f"{name}: {text}\r\n".encode("ascii")
 
 
-def tag_subject(raw: bytes, tag: str) -> bytes:
-    """`raw` with `tag` put at the start of its Subject (one is added if there is none)."""
+def tag_subject(raw: bytes, tag: str, already: str | None = None) -> bytes:
+    """`raw` with `tag` put at the start of its Subject (one is added if there is none);
+    unchanged when the Subject carries a tag of ours already (`already`: a pattern for any),
+    as a reply to a routed message does."""
     tag_bytes = clean(tag).encode("ascii", "replace")
     if not tag_bytes:
         return raw
@@ -72,6 +78,11 @@ def tag_subject(raw: bytes, tag: str) -> bytes:
     start = m.end()
     if raw[start : start + len(tag_bytes)] == tag_bytes:
         return raw  # already tagged (a reply to a tagged message)
+    if already:
+        value = _FIELD_END.search(raw, start)
+        text = raw[start : value.start() if value else len(raw)].decode("ascii", "replace")
+        if re.search(already, text):
+            return raw
     line_end = raw.find(b"\n", start)
     first_line = (line_end if line_end >= 0 else len(raw)) - m.start()
     joint = b" " if first_line + len(tag_bytes) + 1 <= MAX_LINE else b"\r\n "

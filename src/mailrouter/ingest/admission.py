@@ -25,6 +25,8 @@ from mailrouter.ingest import replies
 class Session(Protocol):
     def tighten(self, seconds: float) -> None: ...
 
+    def say_goodbye(self) -> None: ...
+
 
 class Admission:
     def __init__(
@@ -79,6 +81,11 @@ class Admission:
             for other in self._sessions:
                 other.tighten(self.stress_timeout)
         return None
+
+    def close_all(self) -> None:
+        """Tell every session the gateway is stopping (421), each once its message is done."""
+        for session in list(self._sessions):
+            session.say_goodbye()
 
     def release(self, session: Session) -> None:
         client = self._sessions.pop(session, None)

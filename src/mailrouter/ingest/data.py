@@ -24,6 +24,8 @@ import enum
 from collections.abc import Callable
 from typing import IO
 
+from mailrouter.ingest.checks import has_bare_line_ending
+
 END = b"\n.\r\n"  # the end-of-data marker after its first byte, the CR
 _LINE_END = b"\r\n"
 SPILL_BYTES = 1024 * 1024
@@ -160,7 +162,13 @@ class DataReader:
         if self.size_limit and len(data) > self.size_limit:
             self.problem = Problem.TOO_MUCH
             return b""
-        if len(data) > self.line_limit and has_long_line(data, self.line_limit):
+        # Lines ending the wrong way look like long ones: those go on to the handler, which
+        # refuses them for what they are (SMTP smuggling), with its own reply and log line.
+        if (
+            len(data) > self.line_limit
+            and has_long_line(data, self.line_limit)
+            and not has_bare_line_ending(data)
+        ):
             self.problem = Problem.TOO_LONG
             return b""
         unstuffed = data.replace(b"\r\n.", b"\r\n")

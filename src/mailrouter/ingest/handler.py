@@ -112,7 +112,7 @@ class GatewayHandler:
         started = time.perf_counter()
         refusal = checks.refusal(raw, gateway.settings.smtp.max_received_headers)
         if refusal is not None:
-            log.warning("data_refused", peer=_peer(session), reply=str(refusal)[:40], size=len(raw))
+            log.warning("data_refused", peer=_peer(session), reply=str(refusal), size=len(raw))
             return str(refusal)
 
         ruleset = gateway.ruleset  # one ruleset for the whole decision, even across a reload

@@ -62,6 +62,7 @@ class GatewaySMTP(SMTP):
         `large_gate`: how many such messages are loaded and decided at once (memory)."""
         if kwargs.get("decode_data"):
             raise ValueError("GatewaySMTP hands the handler bytes: decode_data must be off")
+        kwargs.setdefault("ident", "ESMTP")  # the banner names no software and no version
         super().__init__(handler, **kwargs)
         self._limit = limit
         self._spill = None if spill_dir is None else functools.partial(_unnamed_file, spill_dir)
@@ -70,6 +71,8 @@ class GatewaySMTP(SMTP):
         self._refused = False
         self._plain_replies = False
         self._deadline = 0.0
+        self._in_data = False  # between DATA and its reply: the transaction is finishing
+        self._closing = False  # the gateway is stopping: 421 once the transaction is done
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if not self._counted and not self._refused:  # the first call; STARTTLS calls again
@@ -100,6 +103,19 @@ class GatewaySMTP(SMTP):
         seconds = duration or self._limit.timeout()
         self._deadline = self.loop.time() + seconds
         super()._reset_timeout(seconds)
+
+    def say_goodbye(self) -> None:
+        """The gateway is stopping: 421 4.3.2 now, or after the reply to a message under way
+        (which is then either safely spooled or refused, never cut off half-decided)."""
+        self._closing = True
+        if not self._in_data:
+            self._goodbye()
+
+    def _goodbye(self) -> None:
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(f"{replies.SHUTTING_DOWN}\r\n".encode())  # type: ignore[attr-defined]
+            transport.close()
 
     def tighten(self, seconds: float) -> None:
         """Bring this session's deadline to at most `seconds` from now (stress)."""
@@ -138,6 +154,15 @@ class GatewaySMTP(SMTP):
             await self.push("501 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
+        self._in_data = True
+        try:
+            await self._read_and_answer()
+        finally:
+            self._in_data = False
+        if self._closing:
+            self._goodbye()
+
+    async def _read_and_answer(self) -> None:
         data = DataReader(
             self.data_size_limit, self.line_length_limit, self._spill, self.spill_bytes,
             progress=self._reset_timeout,

@@ -9,7 +9,10 @@ that becomes the X-Mailrouter-* headers.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
+import string
 from typing import Any
 
 from mailrouter.model import Action, Decision, without_quotes
@@ -54,9 +57,17 @@ def spool_meta(
     mail_from: str,
     rcpt: list[str],
 ) -> dict[str, Any]:
-    route = decision.route or ruleset.mailboxes.hold_route
+    mailboxes = ruleset.mailboxes
+    route = decision.route or mailboxes.hold_route
     spec = ruleset.routes[route]
-    tag = ruleset.mailboxes.subject_tag_format.format(tag=spec.subject_tag, urn=decision.urn or "")
+    urn = decision.urn or ""
+    if decision.action is Action.HOLD and decision.held and mailboxes.subject_tag_held:
+        tag = mailboxes.subject_tag_held.format(why=decision.held, tag=spec.subject_tag, urn=urn)
+    else:
+        tag = mailboxes.subject_tag_format.format(tag=spec.subject_tag, urn=urn)
+    if "urgent" in decision.tags and mailboxes.subject_tag_urgent:
+        tag = f"{mailboxes.subject_tag_urgent} {tag}"
+    tags = tuple(sorted({r.subject_tag for r in ruleset.routes.values()}))
     return {
         "id": message_id,
         "received_at": received_at,
@@ -75,10 +86,37 @@ def spool_meta(
             "court": decision.court.name if decision.court else None,
             "hearing_date": decision.hearing_date.isoformat() if decision.hearing_date else None,
             "tags": decision.tags,
-            "audit": json.dumps(decision.audit) if decision.audit else None,
             "rule": decision.rule,
+            "held": decision.held,
         },
+        "tag_pattern": tag_pattern(
+            mailboxes.subject_tag_format,
+            mailboxes.subject_tag_held,
+            mailboxes.subject_tag_urgent,
+            tags,
+        ),
     }
+
+
+@functools.lru_cache(maxsize=16)
+def tag_pattern(tag_format: str, held: str, urgent: str, tags: tuple[str, ...]) -> str:
+    """A regular expression for any subject tag the gateway writes, so a reply that carries
+    one is not tagged again."""
+    values = {"tag": "(?:" + "|".join(re.escape(t) for t in tags) + r")\b", "urn": "[A-Za-z0-9]*",
+              "why": "[^]]*"}  # fmt: skip
+    shapes = [_shape(tag_format, values), _shape(held, values)]
+    if urgent:
+        shapes.append(_shape(urgent, values))
+    return "|".join(f"(?:{shape})" for shape in shapes if shape)
+
+
+def _shape(template: str, values: dict[str, str]) -> str:
+    out = []
+    for literal, field, _, _ in string.Formatter().parse(template):
+        out.append(re.escape(literal).replace("\\ ", r"\s*"))
+        if field is not None:
+            out.append(values.get(field, ".*?"))
+    return "".join(out)
 
 
 def address_domain(address: str) -> str | None:

@@ -44,7 +44,11 @@ MAX_CORE_CHARS = 20_000  # of the sender's own words, read at most
 MAX_CORE_LINES = 600
 HEARING_HORIZON_DAYS = 3 * 366  # a hearing more than this far ahead is not plausible
 
-__all__ = ["DEFAULT_LIMITS", "Limits", "RequestFacts", "read_request"]
+# In `details` when the court named is one outside the area: the bounce then says where the
+# mail should go instead of showing one of this area's courts as the example.
+OUTSIDE_AREA = "court_outside_area"
+
+__all__ = ["DEFAULT_LIMITS", "OUTSIDE_AREA", "Limits", "RequestFacts", "read_request"]
 
 
 @dataclass(slots=True)
@@ -70,6 +74,16 @@ class RequestFacts:
     @property
     def ambiguous(self) -> bool:
         return self.urn_ambiguous or self.read_in_part or self.court_status is Status.AMBIGUOUS
+
+    def why_unsettled(self) -> str | None:
+        """A few words on what leaves the reading unsettled, for a held message's tag."""
+        if self.urn_ambiguous:
+            return "two URNs"
+        if self.court_status is Status.AMBIGUOUS:
+            return "ambiguous court"
+        if self.read_in_part:
+            return "too long to read"
+        return None
 
     @property
     def body_folded(self) -> str:
@@ -257,6 +271,8 @@ def _read_court(facts: RequestFacts, message: _Message, gazetteer: Gazetteer) ->
     elif finding.status is not Status.AMBIGUOUS:
         facts.missing.append("court")
         facts.details["court"] = _sentence(finding.reason)
+        if finding.status is Status.OUTSIDE:
+            facts.details[OUTSIDE_AREA] = _sentence(finding.reason)
 
 
 def _sentence(text: str) -> str:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
-from mailrouter.model import Action
+from mailrouter.model import Action, CourtType
 from mailrouter.parse import urn as urns
 from mailrouter.parse.court import Gazetteer
 from mailrouter.parse.vocabulary import Vocabulary, build_vocabulary
@@ -70,6 +70,7 @@ class CompiledRule:
     when: Predicate
     unless: Predicate | None
     audit: bool = False
+    catch_all: bool = False
     active_from: dt.datetime | None = None  # aware; the rule applies from then…
     active_until: dt.datetime | None = None  # …until then
 
@@ -108,6 +109,23 @@ class Ruleset:
 
     def is_front_door(self, address: str) -> bool:
         return address.strip().lower() in self.mailboxes.front_door
+
+    def unreachable(self) -> list[tuple[str, str]]:
+        """(rule, the catch-all before it) for every rule that can never fire: it comes after
+        a catch-all that always acts (not in audit mode, not bounded in time)."""
+        found: list[tuple[str, str]] = []
+        blocker: str | None = None
+        for rule in self.rules:
+            if blocker is not None:
+                found.append((rule.name, blocker))
+            elif (
+                rule.catch_all
+                and not rule.audit
+                and rule.active_from is None
+                and (rule.active_until is None)
+            ):
+                blocker = rule.name
+        return found
 
     def first_rule(
         self,
@@ -233,6 +251,19 @@ def _build(
             compact.add(urns.normalise(str(entry)))
         compiled_lists[name] = frozenset(compact)
 
+    # An alias names one court of each type: a justice centre may house the Crown Court and
+    # the magistrates' (a qualifier then settles which), but never two courts of one type.
+    alias_of: dict[tuple[str, CourtType], str] = {}
+    for index, court in enumerate(courts.courts):
+        if court.area not in courts.areas:
+            problem("courts.yaml", ("courts", index, "area"),
+                    f"unknown area {court.area!r} (known: {sorted(courts.areas)})")  # fmt: skip
+        for number, alias in enumerate(court.aliases):
+            key = (" ".join(alias.casefold().split()), court.type)
+            other = alias_of.setdefault(key, court.name)
+            if other != court.name:
+                where = ("courts", index, "aliases", number)
+                problem("courts.yaml", where, f"alias {alias!r} already names {other}")
     names = Names(
         keyword_lists=frozenset(keywords.lists),
         case_lists=frozenset(case_lists.lists),
@@ -261,7 +292,8 @@ def _build(
         compiled.append(
             CompiledRule(
                 rule.name, rule.description, rule.action, route, when, unless,
-                audit=rule.mode == "audit", active_from=active_from, active_until=active_until,
+                audit=rule.mode == "audit", catch_all=rule.catch_all,
+                active_from=active_from, active_until=active_until,
             )
         )  # fmt: skip
     for loc, message in names.problems:

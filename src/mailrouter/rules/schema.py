@@ -50,6 +50,10 @@ class Mailboxes(Strict):
     front_door: list[str] = Field(min_length=1, description="addresses accepted at RCPT")
     hold_route: str = "triage"
     subject_tag_format: str = "[{tag} {urn}]"
+    # The tag of a held message, saying why a person must read it ({why}: e.g. "two URNs").
+    subject_tag_held: str = "[HOLD {why}]"
+    # Put before the route's tag when the hearing is near (tag `urgent`); "" shows nothing.
+    subject_tag_urgent: str = ""
     routes: dict[str, RouteSpec] = Field(min_length=1)
 
     @field_validator("front_door")
@@ -105,6 +109,12 @@ class CourtSpec(Strict):
     closed: bool = False
     note: str = ""
 
+    @model_validator(mode="after")
+    def _named_somehow(self) -> CourtSpec:
+        if not self.places and not self.aliases:
+            raise ValueError(f"court {self.name!r} needs at least one place or alias")
+        return self
+
 
 class Courts(Strict):
     areas: dict[str, str] = Field(min_length=1, description="area id -> display name")
@@ -113,14 +123,8 @@ class Courts(Strict):
     courts: list[CourtSpec] = Field(min_length=1)
     out_of_area: list[str] = []
 
-    @model_validator(mode="after")
-    def _areas_known(self) -> Courts:
-        for court in self.courts:
-            if court.area not in self.areas:
-                raise ValueError(f"court {court.name!r} has unknown area {court.area!r}")
-            if not court.places and not court.aliases:
-                raise ValueError(f"court {court.name!r} needs at least one place or alias")
-        return self
+    # Which areas are known, and which aliases are taken, is checked where the ruleset is
+    # built (rules/ruleset.py), so a problem is reported at the court's own line.
 
 
 # --- forces.yaml --------------------------------------------------------------------------
@@ -254,6 +258,9 @@ class BounceText(Strict):
     example_subject: str
     example_body: str
     closing: str = ""
+    # Said instead of the court item, and instead of the example, when the court named is
+    # outside the area ({detail}: which court, and that it is not this area's).
+    outside_area: str = ""
 
 
 class Notices(Strict):
