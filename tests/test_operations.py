@@ -4,6 +4,7 @@ watching the rules; …"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -23,7 +24,9 @@ from gateway_helpers import (
     wait_for,
 )
 from mailrouter.gateway import Gateway
+from mailrouter.rules.ruleset import load_ruleset
 from mailrouter.store.lock import DataDirInUse
+from mailrouter.store.retention import Retention
 from peers import Downstream
 
 MAILROUTER = str(Path(sys.executable).with_name("mailrouter"))
@@ -251,3 +254,77 @@ def test_delete_cat_and_filters(tmp_path: Path, downstream: tuple[Downstream, in
         assert retried.stdout.strip() == f"{crown}: queued for another attempt now"
         wait_for(lambda: gateway.state(crown) == "delivered")
     assert _queue(config, "list", "--state", "frob").returncode == 2
+
+
+# --- retention and replay -------------------------------------------------------------------
+
+
+def _send_samples(gateway: RunningGateway) -> int:
+    """Every rules sample over SMTP, as its sender; how many were decided after DATA."""
+    decided = 0
+    for eml in sorted((RULES_DIR / "samples").glob("*.eml")):
+        sender = json.loads(eml.with_suffix(".json").read_text())["mail_from"]
+        with gateway.smtp() as client:
+            if client.mail(sender)[0] != 250 or client.rcpt(FRONT_DOOR)[0] != 250:
+                continue  # refused at RCPT: never decided, never retained
+            client.data(eml.read_bytes())
+            decided += 1
+    return decided
+
+
+def test_replay_shows_what_a_rule_change_would_do_to_real_traffic(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    config = tmp_path / "mailrouter.toml"
+    config.write_text(f'var_dir = "{var}"\n')
+    with RunningGateway(gateway_settings(var)) as gateway:
+        decided = _send_samples(gateway)
+        wait_for(lambda: not gateway.gateway.spool.ids(), timeout=30)  # type: ignore[union-attr]
+    retained = sorted(p for p in (var / "retained").rglob("*") if p.is_file())
+    assert decided >= 10 and len(retained) == decided
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in retained)
+    assert all(p.parent.stat().st_mode & 0o777 == 0o700 for p in retained)
+    # The candidate: Crown Court mail to the CCU.
+    candidate = _rules_copy(tmp_path)
+    crown_rule = "when: {court_type: [crown]}\n    route: crown_court"
+    path = candidate / "rules.yaml"
+    path.write_text(path.read_text().replace(crown_rule, crown_rule.replace("crown_court", "ccu")))
+    shown = subprocess.run(
+        [MAILROUTER, "replay", "--rules", str(candidate), "--since", "1h", "--config", str(config)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert "deliver/crown_court [crown-court] -> deliver/ccu [crown-court]" in lines[0]
+    version = load_ruleset(candidate).fingerprint
+    assert lines[-1] == (
+        f"{decided} retained messages decided with {candidate} (version {version}): "
+        "1 would change"
+    )
+    as_json = subprocess.run(
+        [MAILROUTER, "replay", "--json", "--rules", str(candidate), "--config", str(config)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    *changes, summary = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert [c["after"] for c in changes] == [{"action": "deliver", "route": "ccu",
+                                             "rule": "crown-court"}]  # fmt: skip
+    assert summary["decided"] == decided and summary["changed"] == 1
+    # The rules as they are change nothing.
+    same = subprocess.run(
+        [MAILROUTER, "replay", "--rules", str(RULES_DIR), "--config", str(config)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert same.stdout.strip().endswith(": 0 would change")
+
+
+def test_retention_is_purged_by_the_day_and_can_be_turned_off(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    with RunningGateway(gateway_settings(var, retention={"days": 2})) as gateway:
+        assert _send_samples(gateway) >= 10
+    retention = Retention(var / "retained", days=2)
+    assert retention.purge() == 0  # today's stay
+    assert retention.purge(time.time() + 3 * 86400) >= 10  # three days on: gone
+    assert list((var / "retained").iterdir()) == []
+    off = tmp_path / "off"
+    with RunningGateway(gateway_settings(off, retention={"days": 0})) as gateway:
+        assert _send_samples(gateway) >= 10
+    assert not (off / "retained").exists() or not any((off / "retained").rglob("*"))

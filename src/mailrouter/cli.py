@@ -25,8 +25,9 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from mailrouter import control, corpus, gateway, logs, queue_ops
+from mailrouter import control, corpus, gateway, logs, queue_ops, replay
 from mailrouter.config import ConfigInvalid, load_settings
 from mailrouter.decide import decide
 from mailrouter.dnskeys import lookup_keys
@@ -42,6 +43,7 @@ from mailrouter.rules.reload import ReloadOutcome
 from mailrouter.rules.ruleset import Ruleset, RulesInvalid, load_ruleset
 from mailrouter.store.journal import PARKED, STATES, Journal
 from mailrouter.store.lock import DataDirInUse
+from mailrouter.store.retention import Retention
 from mailrouter.store.spool import Spool
 
 
@@ -101,6 +103,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     reload_.add_argument("--config", type=Path, help="TOML configuration (to find var_dir)")
     reload_.set_defaults(handler=_reload)
+
+    replay_ = commands.add_parser(
+        "replay", help="what candidate rules would have decided for the retained messages"
+    )
+    replay_.add_argument("--rules", type=Path, required=True, help="the candidate rules directory")
+    replay_.add_argument(
+        "--since", type=_age, default=7 * 86400, metavar="AGE",
+        help="messages received in the last AGE (90s, 30m, 2h, 7d; default 7d)",
+    )  # fmt: skip
+    replay_.add_argument("--config", type=Path, help="TOML configuration (to find var_dir)")
+    replay_.add_argument("--json", action="store_true", help="one change per line, then counts")
+    replay_.set_defaults(handler=_replay)
 
     queue = commands.add_parser("queue", help="inspect and manage the delivery queue")
     queue.add_argument("--config", type=Path, help="TOML configuration (to find the journal)")
@@ -335,6 +349,38 @@ def _reload(args: argparse.Namespace) -> int:
     )
     print(outcome.describe())
     return 0 if outcome.accepted else 1
+
+
+def _replay(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    candidate = load_ruleset(args.rules)
+    retained = Retention(settings.retained_dir, max(settings.retention.days, 1))
+    report = replay.replay(retained.messages(time.time() - args.since), candidate)
+    counts = report.counts()
+    if args.json:
+        for change in report.changes:
+            print(json.dumps(change.to_json()))
+        summary = [{"before": replay.describe(b), "after": replay.describe(a), "count": n}
+                   for (b, a), n in counts.most_common()]  # fmt: skip
+        print(json.dumps({"decided": report.decided, "changed": len(report.changes),
+                          "changes": summary}))  # fmt: skip
+        return 0
+    for change in report.changes:
+        when = _london(change.received_at)
+        print(f"{change.message_id}  {when}  {replay.describe(change.before)} -> "
+              f"{replay.describe(change.after)}")  # fmt: skip
+    if report.changes:
+        print()
+    for (before, after), count in counts.most_common():
+        print(f"{count:>5}  {replay.describe(before)} -> {replay.describe(after)}")
+    print(f"{report.decided} retained messages decided with {args.rules} (version "
+          f"{candidate.fingerprint}): {len(report.changes)} would change")  # fmt: skip
+    return 0
+
+
+def _london(at: float) -> str:
+    moment = dt.datetime.fromtimestamp(at, dt.UTC).astimezone(ZoneInfo("Europe/London"))
+    return moment.strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _journal(args: argparse.Namespace) -> Journal:

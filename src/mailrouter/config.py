@@ -178,6 +178,12 @@ class RulesSettings(Section):
     watch_seconds: float = Field(default=2.0, gt=0, description="how often to look")
 
 
+class RetentionSettings(Section):
+    """Raw messages kept under var/retained for `mailrouter replay` (0600 files)."""
+
+    days: int = Field(default=30, ge=0, description="kept this many days; 0 keeps none")
+
+
 class LogSettings(Section):
     format: Literal["json", "console"] = "json"
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -196,6 +202,7 @@ class Settings(BaseSettings):
     notices: NoticeSettings = NoticeSettings()
     pull: PullSettings = PullSettings()
     rules: RulesSettings = RulesSettings()
+    retention: RetentionSettings = RetentionSettings()
     log: LogSettings = LogSettings()
 
     @property
@@ -209,6 +216,10 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.var_dir / "outbox"
+
+    @property
+    def retained_dir(self) -> Path:
+        return self.var_dir / "retained"
 
     @property
     def maildir_root(self) -> Path:

@@ -42,6 +42,7 @@ from mailrouter.rules.ruleset import Ruleset, load_ruleset
 from mailrouter.rules.samples import run_samples
 from mailrouter.store.journal import JournalPool
 from mailrouter.store.lock import DataDirLock
+from mailrouter.store.retention import Retention
 from mailrouter.store.spool import Spool
 
 log = logs.get("mailrouter.gateway")
@@ -108,6 +109,8 @@ class Gateway:
         self.server: asyncio.base_events.Server | None = None
         self._stopped = asyncio.Event()
         self.last_reload: ReloadOutcome | None = None
+        self.retention = Retention(settings.retained_dir, settings.retention.days)
+        self._purger: asyncio.Task[None] | None = None
         self.control = ControlServer(self, settings.var_dir / SOCKET_NAME)
         self._watcher: asyncio.Task[None] | None = None
 
@@ -131,6 +134,7 @@ class Gateway:
         if self.puller is not None:
             self.puller.start()
         await self.control.start()
+        self._purger = asyncio.create_task(self._purge_retained(), name="retention-purge")
         if self.settings.rules.watch:
             self._watcher = asyncio.create_task(self._watch_rules(), name="rules-watch")
         self._sample_check()
@@ -227,8 +231,9 @@ class Gateway:
 
     async def stop(self, grace: float = 30.0) -> None:
         log.info("stopping", sessions=self.limit.active, backlog=self.queue.backlog)
-        if self._watcher is not None:
-            self._watcher.cancel()
+        for task in (self._watcher, self._purger):
+            if task is not None:
+                task.cancel()
         await self.control.stop()
         if self.puller is not None:
             await self.puller.stop()  # what it took is in the journal; the rest waits
@@ -280,18 +285,44 @@ class Gateway:
         """Make the message durable; only then may the caller answer 250. Its journal row is
         in `meta` and recorded by the delivery side with its first claim."""
         try:
-            await self.journal.run(self.spool.write, message_id, meta, raw)
+            await self.journal.run(self._spool_and_keep, message_id, meta, raw)
         except Exception as exc:
             if is_storage_error(exc):
                 raise StorageFull(str(exc)) from exc
             raise
         self.queue.submit(message_id)
 
-    async def record_refusal(self, row: dict[str, Any]) -> None:
+    def _spool_and_keep(self, message_id: str, meta: dict[str, Any], raw: bytes) -> None:
+        self.spool.write(message_id, meta, raw)
+        try:
+            self.retention.link(self.spool.path(message_id), message_id, meta["received_at"])
+        except OSError as exc:  # retention is a record, never a reason to refuse mail
+            log.warning("retention_failed", id=message_id, error=str(exc))
+
+    async def record_refusal(
+        self, row: dict[str, Any], meta: dict[str, Any] | None = None, raw: bytes = b""
+    ) -> None:
         try:
             await self.journal("record", row)
         except Exception:
             log.exception("journal_record_failed", id=row.get("id"), action=row.get("action"))
+        if meta is not None and self.retention.enabled:
+            try:
+                await asyncio.to_thread(self.retention.keep, row["id"], meta, raw)
+            except OSError as exc:
+                log.warning("retention_failed", id=row.get("id"), error=str(exc))
+
+    async def _purge_retained(self) -> None:
+        """Drop retained messages past `retention.days`, at start and then every hour."""
+        while True:
+            try:
+                removed = await asyncio.to_thread(self.retention.purge)
+            except OSError as exc:
+                log.warning("retention_purge_failed", error=str(exc))
+            else:
+                if removed:
+                    log.info("retention_purged", messages=removed, days=self.retention.days)
+            await asyncio.sleep(3600)
 
     # --- parts ----------------------------------------------------------------------------
 

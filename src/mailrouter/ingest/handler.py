@@ -139,13 +139,6 @@ class GatewayHandler:
         mail_from = envelope.mail_from or ""
         row = journal_row(message_id, received_at, peer_ip, mail_from, decision, len(raw))
         action = decision.action
-        if action in (Action.REJECT, Action.BOUNCE):
-            await gateway.record_refusal(row)
-            _log_decision(message_id, decision, peer_ip, len(raw), started)
-            if action is Action.REJECT:
-                return replies.REJECTED.with_text(reject_text(ruleset.notices))
-            return replies.multiline(replies.BOUNCED, bounce_paragraphs(decision, ruleset.notices))
-
         meta = spool_meta(
             message_id, received_at, decision, ruleset,
             helo=session.host_name, peer_ip=peer_ip,
@@ -154,6 +147,15 @@ class GatewayHandler:
             rcpt=list(envelope.rcpt_tos),
         )  # fmt: skip
         meta["journal"] = row
+        if keys:  # what the sender check used, so a replay decides the same
+            meta["dkim_keys"] = {name: key.decode("ascii", "replace") for name, key in keys.items()}
+        if action in (Action.REJECT, Action.BOUNCE):
+            await gateway.record_refusal(row, meta, raw)
+            _log_decision(message_id, decision, peer_ip, len(raw), started)
+            if action is Action.REJECT:
+                return replies.REJECTED.with_text(reject_text(ruleset.notices))
+            return replies.multiline(replies.BOUNCED, bounce_paragraphs(decision, ruleset.notices))
+
         try:
             await gateway.accept(message_id, meta, raw)
         except StorageFull:

@@ -100,14 +100,16 @@ class Spool:
         # Plain strings on the hot path: pathlib's joins cost more than the writes they name.
         self._msg, self._tmp = str(self.msg), str(self.tmp)
 
+    def path(self, message_id: str) -> str:
+        return os.path.join(self._msg, message_id)
+
     def write(self, message_id: str, meta: dict[str, Any], raw: bytes) -> None:
         """Make the message durable. Raises OSError (ENOSPC, EDQUOT, EIO…) if it cannot."""
-        header = json.dumps(meta, separators=(",", ":"), ensure_ascii=True).encode()
         temporary = os.path.join(self._tmp, message_id)
         try:
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
-                _write_all(fd, MAGIC + str(len(header)).encode() + b"\n" + header + b"\n")
+                _write_all(fd, encode_head(meta))
                 _write_all(fd, raw)
                 os.fsync(fd)
             finally:
@@ -120,18 +122,7 @@ class Spool:
         self._sync.sync()
 
     def read(self, message_id: str) -> tuple[dict[str, Any], bytes]:
-        with open(os.path.join(self._msg, message_id), "rb") as handle:
-            data = handle.read()
-        if not data.startswith(MAGIC):
-            raise SpoolError(f"{message_id}: not a spool file")
-        line_end = data.index(b"\n")
-        length = int(data[len(MAGIC) : line_end])
-        start = line_end + 1
-        try:
-            meta = json.loads(data[start : start + length])
-        except ValueError as exc:
-            raise SpoolError(f"{message_id}: unreadable metadata") from exc
-        return meta, data[start + length + 1 :]
+        return read_file(os.path.join(self._msg, message_id))
 
     def exists(self, message_id: str) -> bool:
         return (self.msg / message_id).exists()
@@ -153,6 +144,29 @@ class Spool:
 
     def close(self) -> None:
         self._sync.close()
+
+
+def encode_head(meta: dict[str, Any]) -> bytes:
+    """The first line and the metadata of a spool-format file; the message follows it."""
+    header = json.dumps(meta, separators=(",", ":"), ensure_ascii=True).encode()
+    return MAGIC + str(len(header)).encode() + b"\n" + header + b"\n"
+
+
+def read_file(path: str) -> tuple[dict[str, Any], bytes]:
+    """(metadata, message) of a spool-format file."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    name = os.path.basename(path)
+    if not data.startswith(MAGIC):
+        raise SpoolError(f"{name}: not a spool file")
+    line_end = data.index(b"\n")
+    length = int(data[len(MAGIC) : line_end])
+    start = line_end + 1
+    try:
+        meta = json.loads(data[start : start + length])
+    except ValueError as exc:
+        raise SpoolError(f"{name}: unreadable metadata") from exc
+    return meta, data[start + length + 1 :]
 
 
 def _write_all(fd: int, data: bytes) -> None:
