@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -297,8 +298,7 @@ def test_replay_shows_what_a_rule_change_would_do_to_real_traffic(tmp_path: Path
     assert "deliver/crown_court [crown-court] -> deliver/ccu [crown-court]" in lines[0]
     version = load_ruleset(candidate).fingerprint
     assert lines[-1] == (
-        f"{decided} retained messages decided with {candidate} (version {version}): "
-        "1 would change"
+        f"{decided} retained messages decided with {candidate} (version {version}): 1 would change"
     )
     as_json = subprocess.run(
         [MAILROUTER, "replay", "--json", "--rules", str(candidate), "--config", str(config)],
@@ -328,3 +328,32 @@ def test_retention_is_purged_by_the_day_and_can_be_turned_off(tmp_path: Path) ->
     with RunningGateway(gateway_settings(off, retention={"days": 0})) as gateway:
         assert _send_samples(gateway) >= 10
     assert not (off / "retained").exists() or not any((off / "retained").rglob("*"))
+
+
+def test_sighup_reloads_and_status_shows_the_outcome(tmp_path: Path) -> None:
+    rules, var, port = _rules_copy(tmp_path), tmp_path / "var", free_port()
+    env = {**os.environ, "MAILROUTER_VAR_DIR": str(var), "MAILROUTER_RULES_DIR": str(rules),
+           "MAILROUTER_SMTP__PORT": str(port)}  # fmt: skip
+    process = subprocess.Popen([MAILROUTER, "serve"], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+
+    def status() -> str:
+        shown = subprocess.run([MAILROUTER, "status"], env=env, capture_output=True, text=True,
+                               timeout=60)  # fmt: skip
+        return shown.stdout
+
+    try:
+        assert wait_for(lambda: _listening(port), timeout=30)
+        assert "no reload since start" in status()
+        path = rules / "rules.yaml"
+        crown_rule = "when: {court_type: [crown]}\n    route: crown_court"
+        path.write_text(
+            path.read_text().replace(crown_rule, crown_rule.replace("crown_court", "ccu"))
+        )
+        process.send_signal(signal.SIGHUP)
+        shown = wait_for(lambda: "last reload" in status() and status(), timeout=15)
+        assert "refused: rules version" in shown and "still running" in shown
+        assert "sample crown-complete: expected deliver/crown_court, got deliver/ccu" in shown
+    finally:
+        process.terminate()
+        process.wait(30)

@@ -104,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
     reload_.add_argument("--config", type=Path, help="TOML configuration (to find var_dir)")
     reload_.set_defaults(handler=_reload)
 
+    status = commands.add_parser(
+        "status", help="the running gateway: its rules version and the last reload's outcome"
+    )
+    status.add_argument("--config", type=Path, help="TOML configuration (to find var_dir)")
+    status.set_defaults(handler=_status)
+
     replay_ = commands.add_parser(
         "replay", help="what candidate rules would have decided for the retained messages"
     )
@@ -349,6 +355,25 @@ def _reload(args: argparse.Namespace) -> int:
     )
     print(outcome.describe())
     return 0 if outcome.accepted else 1
+
+
+def _status(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    try:
+        answer = control.ask(settings.var_dir, "status")
+    except control.NoGateway as exc:
+        print(f"mailrouter: {exc}", file=sys.stderr)
+        return 2
+    print(f"rules version {answer['version']} running; {answer['sessions']} SMTP sessions open")
+    last = answer.get("last_reload")
+    if last is None:
+        print("no reload since start")
+        return 0
+    when = _london(last["at"])
+    outcome = ReloadOutcome(last["accepted"], last["version"], last["running"],
+                            tuple(last["problems"]))  # fmt: skip
+    print(f"last reload, {when}: {outcome.describe()}")
+    return 0
 
 
 def _replay(args: argparse.Namespace) -> int:

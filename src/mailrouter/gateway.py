@@ -285,14 +285,15 @@ class Gateway:
         """Make the message durable; only then may the caller answer 250. Its journal row is
         in `meta` and recorded by the delivery side with its first claim."""
         try:
-            await self.journal.run(self._spool_and_keep, message_id, meta, raw)
+            await self.journal.run(self.spool_and_keep, message_id, meta, raw)
         except Exception as exc:
             if is_storage_error(exc):
                 raise StorageFull(str(exc)) from exc
             raise
         self.queue.submit(message_id)
 
-    def _spool_and_keep(self, message_id: str, meta: dict[str, Any], raw: bytes) -> None:
+    def spool_and_keep(self, message_id: str, meta: dict[str, Any], raw: bytes) -> None:
+        """Write the spool file (blocking: call it in a thread), and retain the message."""
         self.spool.write(message_id, meta, raw)
         try:
             self.retention.link(self.spool.path(message_id), message_id, meta["received_at"])
@@ -306,11 +307,17 @@ class Gateway:
             await self.journal("record", row)
         except Exception:
             log.exception("journal_record_failed", id=row.get("id"), action=row.get("action"))
-        if meta is not None and self.retention.enabled:
-            try:
-                await asyncio.to_thread(self.retention.keep, row["id"], meta, raw)
-            except OSError as exc:
-                log.warning("retention_failed", id=row.get("id"), error=str(exc))
+        if meta is not None:
+            await self.keep_refused(row["id"], meta, raw)
+
+    async def keep_refused(self, message_id: str, meta: dict[str, Any], raw: bytes) -> None:
+        """Retain a refused message (for replay); never a reason to fail."""
+        if not self.retention.enabled:
+            return
+        try:
+            await asyncio.to_thread(self.retention.keep, message_id, meta, raw)
+        except OSError as exc:
+            log.warning("retention_failed", id=message_id, error=str(exc))
 
     async def _purge_retained(self) -> None:
         """Drop retained messages past `retention.days`, at start and then every hour."""

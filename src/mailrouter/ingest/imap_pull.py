@@ -252,17 +252,19 @@ class ImapPuller:
         row = journal_row(gateway_id, now.timestamp(), pull.host, mail_from, decision, len(raw))
         origin = Origin(gateway_id, decision.message_id, now.timestamp())
         action = decision.action
+        meta = spool_meta(
+            gateway_id, now.timestamp(), decision, ruleset,
+            helo=pull.host, peer_ip=pull.peer_ip or pull.host, protocol="IMAP",
+            hostname=gateway.settings.smtp.hostname, mail_from=mail_from, rcpt=[rcpt],
+        )  # fmt: skip
+        meta["journal"] = row
+        if keys:
+            meta["dkim_keys"] = {name: key.decode("ascii", "replace") for name, key in keys.items()}
         if action in (Action.DELIVER, Action.HOLD):
-            meta = spool_meta(
-                gateway_id, now.timestamp(), decision, ruleset,
-                helo=pull.host, peer_ip=pull.peer_ip or pull.host, protocol="IMAP",
-                hostname=gateway.settings.smtp.hostname, mail_from=mail_from, rcpt=[rcpt],
-            )  # fmt: skip
-            meta["journal"] = row
             if not await asyncio.to_thread(gateway.spool.exists, gateway_id) and not (
                 await gateway.journal("known", [gateway_id])
             ):
-                await gateway.journal.run(gateway.spool.write, gateway_id, meta, raw)
+                await gateway.journal.run(gateway.spool_and_keep, gateway_id, meta, raw)
             target = pull.held_folder if action is Action.HOLD else pull.routed_folder
             await gateway.journal("pull_decided", self.source, uidvalidity, uid, target, None)
             gateway.queue.submit(gateway_id)
@@ -273,10 +275,12 @@ class ImapPuller:
             await gateway.journal(
                 "pull_decided", self.source, uidvalidity, uid, pull.bounced_folder, row
             )
+            await gateway.keep_refused(gateway_id, meta, raw)
         else:  # reject: no electronic reply at all (seeds/000)
             await gateway.journal(
                 "pull_decided", self.source, uidvalidity, uid, pull.rejected_folder, row
             )
+            await gateway.keep_refused(gateway_id, meta, raw)
         log.info("pulled", id=gateway_id, uid=uid, action=action.value, route=decision.route,
                  rule=decision.rule, urn=decision.urn, missing=decision.missing or None,
                  size=len(raw))  # fmt: skip
