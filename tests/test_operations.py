@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +31,7 @@ from mailrouter.rules.ruleset import load_ruleset
 from mailrouter.store.lock import DataDirInUse
 from mailrouter.store.retention import Retention
 from peers import Downstream
+from test_rules_audit import TRY_CCU
 
 MAILROUTER = str(Path(sys.executable).with_name("mailrouter"))
 
@@ -357,3 +360,43 @@ def test_sighup_reloads_and_status_shows_the_outcome(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(30)
+
+
+# --- trace ----------------------------------------------------------------------------------
+
+
+def test_trace_finds_messages_and_refusals_by_what_ops_know(tmp_path: Path, tmp_rules: Any) -> None:
+    rules = tmp_rules(
+        {"rules.yaml": ("  - name: crown-court\n", TRY_CCU + "\n  - name: crown-court\n")}
+    )
+    var = tmp_path / "var"
+    config = tmp_path / "mailrouter.toml"
+    config.write_text(f'var_dir = "{var}"\n')
+    with RunningGateway(gateway_settings(var, rules_dir=rules.directory)) as gateway:
+        walsall = _accept(gateway)
+        crown = _accept(gateway, "URN 20AB1234522 - Birmingham Crown Court - R v JONES")
+        with gateway.smtp() as client:  # a stranger, refused at RCPT: journalled too
+            client.mail("someone@example.com")
+            assert client.rcpt(FRONT_DOOR)[0] == 550
+        wait_for(lambda: gateway.state(walsall) == gateway.state(crown) == "delivered")
+
+    def trace(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([MAILROUTER, "trace", "--config", str(config), *args],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    by_urn = trace("--urn", "20ab 12345 22")
+    assert by_urn.returncode == 0 and crown in by_urn.stdout and walsall not in by_urn.stdout
+    assert "deliver/crown_court (delivered)" in by_urn.stdout
+    by_id = trace("--id", walsall, "--json")
+    (row,) = [json.loads(line) for line in by_id.stdout.splitlines()]
+    assert row["route"] == "magistrates" and json.loads(row["audit"])[0]["rule"] == "try-ccu"
+    assert "audit: try-ccu" in trace("--id", walsall).stdout
+    assert crown in trace("--message-id", "<test@smithlaw.co.uk>", "--route", "crown_court").stdout
+    refused = trace("--action", "refused")
+    assert "refused at rcpt" in refused.stdout
+    assert "example.com: not a CJSM or police sender" in refused.stdout
+    assert "someone@" not in refused.stdout  # only the domain, unless keep_addresses
+    everything = trace("--sender", "smithlaw.co.uk.cjsm.net")
+    assert walsall in everything.stdout and crown in everything.stdout
+    assert trace("--since", "1h", "--until", "30m").stdout.strip() == "nothing found"
+    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d ", by_urn.stdout.splitlines()[1])  # London

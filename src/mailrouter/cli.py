@@ -41,7 +41,7 @@ from mailrouter.policy.auth import dkim_key_names, peer_is_trusted
 from mailrouter.rules import samples
 from mailrouter.rules.reload import ReloadOutcome
 from mailrouter.rules.ruleset import Ruleset, RulesInvalid, load_ruleset
-from mailrouter.store.journal import PARKED, STATES, Journal
+from mailrouter.store.journal import PARKED, STATES, Journal, TraceQuery
 from mailrouter.store.lock import DataDirInUse
 from mailrouter.store.retention import Retention
 from mailrouter.store.spool import Spool
@@ -103,6 +103,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     reload_.add_argument("--config", type=Path, help="TOML configuration (to find var_dir)")
     reload_.set_defaults(handler=_reload)
+
+    trace = commands.add_parser(
+        "trace", help="where did a message go? every decision and refusal, by any of these"
+    )
+    trace.add_argument("--id", help="the gateway id (X-Mailrouter-Id)")
+    trace.add_argument("--urn", help="a URN, in any form")
+    trace.add_argument("--sender", help="a sender domain (or address, with keep_addresses)")
+    trace.add_argument("--message-id", help="the Message-ID header, with its <>")
+    trace.add_argument("--action", choices=[*(a.value for a in Action), "refused"])
+    trace.add_argument("--route")
+    trace.add_argument("--rule")
+    trace.add_argument("--since", type=_age, default=86400, metavar="AGE",
+                       help="received in the last AGE (default 1d)")  # fmt: skip
+    trace.add_argument("--until", type=_age, default=0.0, metavar="AGE",
+                       help="and at least AGE ago (default: now)")  # fmt: skip
+    trace.add_argument("--limit", type=int, default=100)
+    trace.add_argument("--json", action="store_true", help="one object per line")
+    trace.add_argument("--config", type=Path, help="TOML configuration (to find the journal)")
+    trace.set_defaults(handler=_trace)
 
     status = commands.add_parser(
         "status", help="the running gateway: its rules version and the last reload's outcome"
@@ -355,6 +374,42 @@ def _reload(args: argparse.Namespace) -> int:
     )
     print(outcome.describe())
     return 0 if outcome.accepted else 1
+
+
+def _trace(args: argparse.Namespace) -> int:
+    now = time.time()
+    query = TraceQuery(
+        since=now - args.since, until=now - args.until + 1, message_id=args.id,
+        urn=urns.normalise(args.urn) if args.urn else None,
+        sender=args.sender.lower() if args.sender else None, header_id=args.message_id,
+        action=args.action,
+        route=args.route, rule=args.rule, limit=args.limit,
+    )  # fmt: skip
+    rows = _journal(args).trace(query)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    if not rows:
+        print("nothing found")
+        return 1
+    print(f"{'TIME (London)':<20} {'ID / STAGE':<30} {'OUTCOME':<22} {'RULE':<20} "
+          f"{'URN':<11} SENDER / DETAIL")  # fmt: skip
+    for row in rows:
+        if row["kind"] == "message":
+            outcome = f"{row['action']}{'/' + row['route'] if row['route'] else ''}"
+            detail = row.get("sender") or row.get("sender_domain") or "-"
+            if row.get("state") not in (None, "refused"):
+                outcome += f" ({row['state']})"
+            if row.get("audit"):
+                detail += "  audit: " + ", ".join(h["rule"] for h in json.loads(row["audit"]))
+            print(f"{_london(row['received_at'])[:16]:<20} {row['id']:<30} {outcome:<22} "
+                  f"{row['rule'] or '-':<20} {row['urn'] or '-':<11} {detail}")  # fmt: skip
+        else:
+            sender = row.get("sender") or row.get("sender_domain") or "-"
+            print(f"{_london(row['at'])[:16]:<20} {'refused at ' + row['stage']:<30} "
+                  f"{'refused':<22} {'-':<20} {'-':<11} {sender}: {row['reason']}")  # fmt: skip
+    return 0
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -184,6 +184,14 @@ class RetentionSettings(Section):
     days: int = Field(default=30, ge=0, description="kept this many days; 0 keeps none")
 
 
+class TraceSettings(Section):
+    """What `mailrouter trace` can find."""
+
+    keep_addresses: bool = Field(
+        default=False, description="journal senders' full addresses, not only their domains"
+    )
+
+
 class LogSettings(Section):
     format: Literal["json", "console"] = "json"
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -203,6 +211,7 @@ class Settings(BaseSettings):
     pull: PullSettings = PullSettings()
     rules: RulesSettings = RulesSettings()
     retention: RetentionSettings = RetentionSettings()
+    trace: TraceSettings = TraceSettings()
     log: LogSettings = LogSettings()
 
     @property

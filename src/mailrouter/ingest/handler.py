@@ -84,9 +84,12 @@ class GatewayHandler:
             log.info(
                 "recipient_refused", peer=_peer(session), recipient_domain=address_domain(address)
             )
+            await self._journal_refusal(session, envelope, "rcpt", "not one of our addresses",
+                                        address)  # fmt: skip
             return str(replies.NOT_OUR_ADDRESS)
         if envelope.mail_from == NULL_PATH:
             log.info("null_sender_refused", peer=_peer(session))
+            await self._journal_refusal(session, envelope, "rcpt", "null sender", address)
             return str(replies.NULL_SENDER)
         sender = parse_address(envelope.mail_from)
         klass = (
@@ -100,6 +103,8 @@ class GatewayHandler:
                 peer=_peer(session),
                 sender_domain=address_domain(envelope.mail_from),
             )
+            await self._journal_refusal(session, envelope, "rcpt",
+                                        "not a CJSM or police sender", address)  # fmt: skip
             return replies.SENDER_REFUSED.with_text(reject_text(ruleset.notices))
         if address.lower() not in (r.lower() for r in envelope.rcpt_tos):
             envelope.rcpt_tos.append(address)
@@ -113,6 +118,7 @@ class GatewayHandler:
         refusal = checks.refusal(raw, gateway.settings.smtp.max_received_headers)
         if refusal is not None:
             log.warning("data_refused", peer=_peer(session), reply=str(refusal), size=len(raw))
+            await self._journal_refusal(session, envelope, "data", refusal.text, None)
             return str(refusal)
 
         ruleset = gateway.ruleset  # one ruleset for the whole decision, even across a reload
@@ -138,6 +144,8 @@ class GatewayHandler:
         received_at = now.timestamp()
         mail_from = envelope.mail_from or ""
         row = journal_row(message_id, received_at, peer_ip, mail_from, decision, len(raw))
+        if gateway.settings.trace.keep_addresses:
+            row["sender"] = mail_from[:320]
         action = decision.action
         meta = spool_meta(
             message_id, received_at, decision, ruleset,
@@ -165,6 +173,27 @@ class GatewayHandler:
         if gateway.settings.notices.acknowledge:
             await _acknowledge(gateway, meta, raw, decision)
         return replies.QUEUED.with_text(f"Ok: queued as {message_id}")
+
+    async def _journal_refusal(
+        self, session: Any, envelope: Any, stage: str, reason: str, recipient: str | None
+    ) -> None:
+        """A refusal before a decision, for trace: domains and the reason, and the sender's
+        address only when `trace.keep_addresses` is on. Never a reason to fail the reply."""
+        mail_from = envelope.mail_from or ""
+        keep = self.gateway.settings.trace.keep_addresses
+        row = {
+            "at": time.time(),
+            "peer": _peer(session),
+            "stage": stage,
+            "sender_domain": address_domain(mail_from),
+            "sender": mail_from[:320] if keep and mail_from else None,
+            "recipient_domain": address_domain(recipient) if recipient else None,
+            "reason": reason,
+        }
+        try:
+            await self.gateway.journal("record_refusal", row)
+        except Exception:
+            log.exception("journal_record_failed", stage=stage)
 
     async def handle_exception(self, error: Exception) -> str:
         if is_storage_error(error):

@@ -250,6 +250,8 @@ class ImapPuller:
         )
         gateway.recent.note(decision.urn, now.timestamp())
         row = journal_row(gateway_id, now.timestamp(), pull.host, mail_from, decision, len(raw))
+        if gateway.settings.trace.keep_addresses:
+            row["sender"] = mail_from[:320]
         origin = Origin(gateway_id, decision.message_id, now.timestamp())
         action = decision.action
         meta = spool_meta(

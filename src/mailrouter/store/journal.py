@@ -94,9 +94,22 @@ CREATE TABLE IF NOT EXISTS notices (
     PRIMARY KEY (message_id, kind)
 );
 CREATE INDEX IF NOT EXISTS notices_recipient ON notices (recipient, created_at);
+CREATE TABLE IF NOT EXISTS refusals (
+    at REAL NOT NULL,
+    node TEXT NOT NULL,
+    peer TEXT,
+    stage TEXT NOT NULL,
+    sender_domain TEXT,
+    sender TEXT,
+    recipient_domain TEXT,
+    reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refusals_at ON refusals (at);
+CREATE INDEX IF NOT EXISTS messages_received ON messages (received_at);
 """
 
-_ADDED_COLUMNS = {"audit": "TEXT"}  # name -> type, in the order they were added
+# name -> type, in the order they were added
+_ADDED_COLUMNS = {"audit": "TEXT", "sender": "TEXT"}
 # What a new decision changes in a message's row (queue requeue).
 _REDECIDED = ("urn", "court", "route", "mailbox", "action", "rule", "reasons", "tags", "audit")
 
@@ -138,6 +151,22 @@ class Claim:
     attempts: int  # including this one
     received_at: float
     maybe_delivered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TraceQuery:
+    """What `mailrouter trace` looks for; None matches anything."""
+
+    since: float
+    until: float
+    message_id: str | None = None  # the gateway id
+    urn: str | None = None
+    sender: str | None = None  # a domain, or an address (kept only with trace.keep_addresses)
+    header_id: str | None = None  # the Message-ID
+    action: str | None = None
+    route: str | None = None
+    rule: str | None = None
+    limit: int = 100
 
 
 class Journal:
@@ -431,6 +460,52 @@ class Journal:
             f"SELECT * FROM messages {where} ORDER BY received_at DESC LIMIT ?", (*values, limit)
         )
         return [dict(row) for row in rows]
+
+    def record_refusal(self, row: dict[str, Any]) -> None:
+        """A session refused before DATA (at RCPT): `refusals` (at, peer, stage, sender_domain,
+        sender, recipient_domain, reason)."""
+        row = {**row, "node": row.get("node", self.node)}
+        columns = ", ".join(row)
+        marks = ", ".join(f":{name}" for name in row)
+        self._db.execute(f"INSERT INTO refusals ({columns}) VALUES ({marks})", row)
+
+    def trace(self, query: TraceQuery) -> list[dict[str, Any]]:
+        """Messages (every state) and refusals at RCPT matching `query`, newest first."""
+        clauses, values = ["received_at >= ?", "received_at < ?"], [query.since, query.until]
+        for column, value in (
+            ("id", query.message_id), ("urn", query.urn), ("message_id", query.header_id),
+            ("action", query.action), ("route", query.route), ("rule", query.rule),
+        ):  # fmt: skip
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                values.append(value)
+        if query.sender is not None:
+            clauses.append("(sender_domain = ? OR sender = ?)")
+            values.extend([query.sender.rpartition("@")[2], query.sender])
+        rows = [
+            {"kind": "message", **dict(row)}
+            for row in self._db.execute(
+                f"SELECT * FROM messages WHERE {' AND '.join(clauses)} "
+                "ORDER BY received_at DESC LIMIT ?",
+                (*values, query.limit),
+            )
+        ]
+        wants_refusals = all(
+            v is None
+            for v in (query.message_id, query.urn, query.header_id, query.route, query.rule)
+        ) and query.action in (None, "refused")
+        if wants_refusals:
+            where, args = ["at >= ?", "at < ?"], [query.since, query.until]
+            if query.sender is not None:
+                where.append("(sender_domain = ? OR sender = ?)")
+                args.extend([query.sender.rpartition("@")[2], query.sender])
+            refused = self._db.execute(
+                f"SELECT * FROM refusals WHERE {' AND '.join(where)} ORDER BY at DESC LIMIT ?",
+                (*args, query.limit),
+            )
+            rows.extend({"kind": "refused at RCPT", **dict(row)} for row in refused)
+        rows.sort(key=lambda r: r.get("received_at") or r.get("at") or 0, reverse=True)
+        return rows[: query.limit]
 
     def get(self, message_id: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
