@@ -400,3 +400,13 @@ def test_trace_finds_messages_and_refusals_by_what_ops_know(tmp_path: Path, tmp_
     assert walsall in everything.stdout and crown in everything.stdout
     assert trace("--since", "1h", "--until", "30m").stdout.strip() == "nothing found"
     assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d ", by_urn.stdout.splitlines()[1])  # London
+
+
+def test_the_rules_version_is_on_each_decision_and_delivered_copy(tmp_path: Path) -> None:
+    with RunningGateway(gateway_settings(tmp_path / "var")) as gateway:
+        version = gateway.gateway.ruleset.fingerprint  # type: ignore[union-attr]
+        message_id = _accept(gateway)
+        (path,) = wait_for(lambda: delivered_files(gateway.maildir("magistrates")))
+        assert f"X-Mailrouter-Rules: {version}\r\n".encode() in path.read_bytes()
+        assert gateway.row(message_id)["rules_version"] == version
+    assert len(version) == 12

@@ -147,7 +147,7 @@ class Gateway:
             listen=[_address(s.getsockname()) for s in self.server.sockets] if self.server else [],
             pull=self.puller.source if self.puller else None,
             rules=str(self.settings.rules_dir),
-            rules_fingerprint=self.ruleset.fingerprint,
+            rules_version=self.ruleset.fingerprint,
             spool=str(self.settings.spool_dir),
             journal=str(self.settings.journal_path),
             delivery={

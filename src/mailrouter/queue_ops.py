@@ -49,7 +49,7 @@ def requeue(journal: Journal, spool: Spool, ruleset: Ruleset, message_id: str) -
         mail_from=envelope.mail_from, rcpt=list(envelope.rcpt_tos),
     )  # fmt: skip
     row = journal_row(message_id, float(meta["received_at"]), str(meta.get("peer_ip", "")),
-                      envelope.mail_from, decision, len(raw))  # fmt: skip
+                      envelope.mail_from, decision, len(raw), ruleset.fingerprint)  # fmt: skip
     fresh["journal"] = row
     spool.write(message_id, fresh, raw)
     was = _where(before.get("action"), before.get("route"), before.get("mailbox"))

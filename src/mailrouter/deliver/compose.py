@@ -1,10 +1,11 @@
 """What a team receives: the original message, unaltered in body, with our headers in front.
 
 Prepended: a Received line (RFC 5321 §4.4) and X-Mailrouter-Id, -Route, -URN, -Court,
--Hearing-Date, -Tags, -Rule and (for a held message) -Held, so mail clients can sort, search
-and prioritise (DESIGN §7). The Subject gets the route's tag ("[MAGS 20AB1234521] …", "[HOLD
-two URNs] …") spliced into the original bytes of the field, unless it carries one of ours
-already (a reply); nothing else in the message is touched, and it is never re-serialised.
+-Hearing-Date, -Tags, -Rule, -Rules (the ruleset's version) and (for a held message) -Held,
+so mail clients can sort, search and prioritise (DESIGN §7). The Subject gets the route's
+tag ("[MAGS 20AB1234521] …", "[HOLD two URNs] …") spliced into the original bytes of the
+field, unless it carries one of ours already (a reply); nothing else in the message is
+touched, and it is never re-serialised.
 
 Values reaching a header are one line of printable text (control characters dropped), and
 non-ASCII text is RFC 2047 encoded: nothing taken from a message can start a new header.
@@ -43,6 +44,7 @@ def compose(raw: bytes, meta: dict[str, Any]) -> bytes:
         ("X-Mailrouter-Tags", ", ".join(decision.get("tags") or ())),
         ("X-Mailrouter-Rule", decision.get("rule")),
         ("X-Mailrouter-Held", decision.get("held")),
+        ("X-Mailrouter-Rules", decision.get("rules")),
     )
     lines.extend(header_line(name, value) for name, value in fields if value)
     tagged = tag_subject(rename_ours(raw), meta.get("subject_tag") or "", meta.get("tag_pattern"))

@@ -293,6 +293,7 @@ def journal_row(meta: dict[str, Any]) -> dict[str, Any]:
         "action": decision.get("action", "deliver"),
         "rule": decision.get("rule"),
         "reasons": ["recovered from the spool after a restart"],
+        "rules_version": decision.get("rules"),
         "tags": decision.get("tags") or [],
         "state": QUEUED,
     }

@@ -143,7 +143,9 @@ class GatewayHandler:
         message_id = new_id(now.timestamp())
         received_at = now.timestamp()
         mail_from = envelope.mail_from or ""
-        row = journal_row(message_id, received_at, peer_ip, mail_from, decision, len(raw))
+        row = journal_row(
+            message_id, received_at, peer_ip, mail_from, decision, len(raw), ruleset.fingerprint
+        )
         if gateway.settings.trace.keep_addresses:
             row["sender"] = mail_from[:320]
         action = decision.action

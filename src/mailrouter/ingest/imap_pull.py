@@ -249,7 +249,8 @@ class ImapPuller:
             lambda: decide(envelope, raw, ruleset, now, recent_urns=gateway.recent),
         )
         gateway.recent.note(decision.urn, now.timestamp())
-        row = journal_row(gateway_id, now.timestamp(), pull.host, mail_from, decision, len(raw))
+        row = journal_row(gateway_id, now.timestamp(), pull.host, mail_from, decision, len(raw),
+                          ruleset.fingerprint)  # fmt: skip
         if gateway.settings.trace.keep_addresses:
             row["sender"] = mail_from[:320]
         origin = Origin(gateway_id, decision.message_id, now.timestamp())

@@ -21,7 +21,13 @@ from mailrouter.store.journal import QUEUED, REFUSED
 
 
 def journal_row(
-    message_id: str, received_at: float, peer: str, mail_from: str, decision: Decision, size: int
+    message_id: str,
+    received_at: float,
+    peer: str,
+    mail_from: str,
+    decision: Decision,
+    size: int,
+    rules_version: str | None = None,
 ) -> dict[str, Any]:
     delivering = decision.action in (Action.DELIVER, Action.HOLD)
     return {
@@ -39,6 +45,7 @@ def journal_row(
         "reasons": [without_quotes(reason) for reason in decision.reasons],
         "tags": decision.tags,
         "audit": json.dumps(decision.audit) if decision.audit else None,
+        "rules_version": rules_version,
         "size": size,
         "state": QUEUED if delivering else REFUSED,
     }
@@ -88,6 +95,7 @@ def spool_meta(
             "tags": decision.tags,
             "rule": decision.rule,
             "held": decision.held,
+            "rules": ruleset.fingerprint,
         },
         "tag_pattern": tag_pattern(
             mailboxes.subject_tag_format,

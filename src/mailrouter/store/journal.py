@@ -109,9 +109,10 @@ CREATE INDEX IF NOT EXISTS messages_received ON messages (received_at);
 """
 
 # name -> type, in the order they were added
-_ADDED_COLUMNS = {"audit": "TEXT", "sender": "TEXT"}
+_ADDED_COLUMNS = {"audit": "TEXT", "sender": "TEXT", "rules_version": "TEXT"}
 # What a new decision changes in a message's row (queue requeue).
-_REDECIDED = ("urn", "court", "route", "mailbox", "action", "rule", "reasons", "tags", "audit")
+_REDECIDED = ("urn", "court", "route", "mailbox", "action", "rule", "reasons", "tags", "audit",
+              "rules_version")  # fmt: skip
 
 QUEUED, DELIVERING, DELIVERED, PARKED, REFUSED = (
     "queued",
