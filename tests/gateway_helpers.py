@@ -27,9 +27,10 @@ def gateway_settings(var_dir: Path, **overrides: Any) -> Settings:
         "retry_max_seconds": 2.0,
         **overrides.pop("delivery", {}),
     }
+    http = {"port": 0, **overrides.pop("http", {})}  # a free port: tests may run side by side
     return Settings(
         var_dir=var_dir, rules_dir=overrides.pop("rules_dir", RULES_DIR), node="test-node",
-        smtp=smtp, delivery=delivery, **overrides,
+        smtp=smtp, delivery=delivery, http=http, **overrides,
     )  # fmt: skip
 
 

@@ -184,6 +184,21 @@ class RetentionSettings(Section):
     days: int = Field(default=30, ge=0, description="kept this many days; 0 keeps none")
 
 
+class HttpSettings(Section):
+    """The gateway's HTTP listener: /healthz and /readyz. Keep it on loopback (or behind the
+    host's firewall): it says how the gateway is, to whoever asks."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=9525, ge=0, le=65535)
+    min_free_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=0, description="spool filesystem room below which not ready"
+    )
+    route_failing_minutes: float = Field(
+        default=30.0, gt=0, description="a route whose deliveries all fail this long: not ready"
+    )
+
+
 class TraceSettings(Section):
     """What `mailrouter trace` can find."""
 
@@ -212,6 +227,7 @@ class Settings(BaseSettings):
     rules: RulesSettings = RulesSettings()
     retention: RetentionSettings = RetentionSettings()
     trace: TraceSettings = TraceSettings()
+    http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()
 
     @property

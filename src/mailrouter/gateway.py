@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from mailrouter import logs
+from mailrouter import health, logs
 from mailrouter.config import Settings
 from mailrouter.control import SOCKET_NAME, ControlServer
 from mailrouter.decide import decide
@@ -29,6 +29,7 @@ from mailrouter.deliver.base import Transport
 from mailrouter.deliver.process import DeliveryProcess
 from mailrouter.deliver.transports import open_transports
 from mailrouter.deliver.worker import DeliveryQueue
+from mailrouter.http import HttpServer
 from mailrouter.ingest.admission import Admission
 from mailrouter.ingest.handler import GatewayHandler, StorageFull, is_storage_error
 from mailrouter.ingest.imap_pull import ImapPuller
@@ -112,6 +113,10 @@ class Gateway:
         self.retention = Retention(settings.retained_dir, settings.retention.days)
         self._purger: asyncio.Task[None] | None = None
         self.control = ControlServer(self, settings.var_dir / SOCKET_NAME)
+        self.http = HttpServer(
+            {"/healthz": lambda: health.healthz(self), "/readyz": lambda: health.readyz(self)},
+            settings.http.host, settings.http.port,
+        )  # fmt: skip
         self._watcher: asyncio.Task[None] | None = None
 
     # --- life cycle ---------------------------------------------------------------------
@@ -134,6 +139,8 @@ class Gateway:
         if self.puller is not None:
             self.puller.start()
         await self.control.start()
+        if self.settings.http.enabled:
+            await self.http.start()
         self._purger = asyncio.create_task(self._purge_retained(), name="retention-purge")
         if self.settings.rules.watch:
             self._watcher = asyncio.create_task(self._watch_rules(), name="rules-watch")
@@ -158,6 +165,7 @@ class Gateway:
             if self.settings.notices.enabled
             else None,
             tls=self.settings.smtp.tls_cert is not None,
+            http=f"{self.settings.http.host}:{self.http.port}" if self.http.port else None,
         )
 
     def _rules(self) -> Ruleset:
@@ -235,6 +243,7 @@ class Gateway:
             if task is not None:
                 task.cancel()
         await self.control.stop()
+        await self.http.stop()
         if self.puller is not None:
             await self.puller.stop()  # what it took is in the journal; the rest waits
         if self.server is not None:

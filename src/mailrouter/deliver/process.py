@@ -66,6 +66,15 @@ class DeliveryProcess:
     def backlog(self) -> int | None:
         return None  # the child's; see `mailrouter queue list`
 
+    @property
+    def alive(self) -> bool:
+        """The child is running (between a death and its restart, it is not)."""
+        return self._child is not None and self._child.returncode is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._child.pid if self._child is not None else None
+
     async def stop(self, grace: float) -> None:
         """Close the child's stdin: it finishes the attempts under way and exits."""
         self._stopping = True

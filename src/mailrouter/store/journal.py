@@ -21,6 +21,7 @@ the journal does not know yet and puts interrupted attempts back in the queue.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import os
@@ -105,6 +106,7 @@ CREATE TABLE IF NOT EXISTS refusals (
     reason TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS refusals_at ON refusals (at);
+CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY, at REAL NOT NULL, node TEXT);
 CREATE INDEX IF NOT EXISTS messages_received ON messages (received_at);
 """
 
@@ -176,6 +178,7 @@ class Journal:
         if not path.exists():  # SQLite gives its -wal and -shm files the database's mode
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self.node = node
+        self._path = str(path)
         # check_same_thread off only so a pool can close its connections at shutdown; each is
         # otherwise used by the one thread that opened it.
         self._db = sqlite3.connect(
@@ -461,6 +464,38 @@ class Journal:
             f"SELECT * FROM messages {where} ORDER BY received_at DESC LIMIT ?", (*values, limit)
         )
         return [dict(row) for row in rows]
+
+    def write_check(self, now: float) -> None:
+        """Readiness: a real write and commit, and a page written to a new file beside the
+        journal (SQLite may reuse its WAL's space, so a full disk shows there first). Raises
+        if either fails."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO health (id, at, node) VALUES (1, ?, ?)", (now, self.node)
+        )
+        probe = f"{self._path}.probe-{os.getpid()}-{threading.get_ident()}"
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, b"\0" * 4096)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(probe)
+
+    def failing_routes(self, now: float, longer_than: float) -> dict[str, float]:
+        """Routes whose deliveries have all failed for over `longer_than` seconds: route ->
+        when the oldest failure still unresolved happened (no delivery on the route since)."""
+        rows = self._db.execute(
+            "SELECT m.route, MIN(a.at) FROM attempts a JOIN messages m ON m.id = a.message_id "
+            "WHERE a.outcome IN ('temporary', 'parked') AND a.transport != 'ops' "
+            "AND m.state IN ('queued', 'parked') AND a.at > COALESCE(("
+            "  SELECT MAX(d.at) FROM attempts d JOIN messages n ON n.id = d.message_id "
+            "  WHERE d.outcome = 'delivered' AND n.route = m.route), 0) "
+            "GROUP BY m.route"
+        )
+        return {route: at for route, at in rows if route and now - at > longer_than}
 
     def record_refusal(self, row: dict[str, Any]) -> None:
         """A session refused before DATA (at RCPT): `refusals` (at, peer, stage, sender_domain,
