@@ -29,11 +29,13 @@ from mailrouter.deliver.base import Transport
 from mailrouter.deliver.process import DeliveryProcess
 from mailrouter.deliver.transports import open_transports
 from mailrouter.deliver.worker import DeliveryQueue
-from mailrouter.http import HttpServer
+from mailrouter.http import HttpServer, Response
 from mailrouter.ingest.admission import Admission
 from mailrouter.ingest.handler import GatewayHandler, StorageFull, is_storage_error
 from mailrouter.ingest.imap_pull import ImapPuller
 from mailrouter.ingest.protocol import GatewaySMTP
+from mailrouter.metrics import CONTENT_TYPE as METRICS_TYPE
+from mailrouter.metrics import GatewayMetrics
 from mailrouter.model import Envelope
 from mailrouter.notify.outbox import NoticeSender, Notifier, failure_notices
 from mailrouter.policy.auth import peer_is_trusted
@@ -113,8 +115,11 @@ class Gateway:
         self.retention = Retention(settings.retained_dir, settings.retention.days)
         self._purger: asyncio.Task[None] | None = None
         self.control = ControlServer(self, settings.var_dir / SOCKET_NAME)
+        self.metrics = GatewayMetrics(settings.spool_dir, lambda: self.limit.active)
+        self.metrics.running(self.ruleset.fingerprint)
         self.http = HttpServer(
-            {"/healthz": lambda: health.healthz(self), "/readyz": lambda: health.readyz(self)},
+            {"/healthz": lambda: health.healthz(self), "/readyz": lambda: health.readyz(self),
+             "/metrics": self._metrics},
             settings.http.host, settings.http.port,
         )  # fmt: skip
         self._watcher: asyncio.Task[None] | None = None
@@ -168,6 +173,9 @@ class Gateway:
             http=f"{self.settings.http.host}:{self.http.port}" if self.http.port else None,
         )
 
+    def _count_reply(self, code: str) -> None:
+        self.metrics.replies.labels(code=code).inc()
+
     def _rules(self) -> Ruleset:
         return self.ruleset
 
@@ -189,6 +197,7 @@ class Gateway:
                 command_call_limit=smtp.command_call_limit,
                 spill_dir=self.spool.tmp,
                 large_gate=self.large_gate,
+                on_reply=self._count_reply,
             )
 
         self.server = await asyncio.get_running_loop().create_server(session, smtp.host, smtp.port)
@@ -267,7 +276,9 @@ class Gateway:
         """Swap in the rules on disk if they load, validate and pass all their samples; the
         running rules stay otherwise. The outcome is kept (`last_reload`) and logged."""
         rules, outcome = reload.candidate(self.settings.rules_dir, self.ruleset)
+        self.metrics.reloads.labels(result="accepted" if rules is not None else "refused").inc()
         if rules is not None:
+            self.metrics.running(rules.fingerprint)
             self.ruleset = rules  # one assignment: a session sees the old or the new, whole
             self.recent.window_days = rules.settings.resubmission_window_days
             log.info("rules_reloaded", rules_version=rules.fingerprint)
@@ -300,6 +311,11 @@ class Gateway:
                 raise StorageFull(str(exc)) from exc
             raise
         self.queue.submit(message_id)
+
+    async def _metrics(self) -> Response:
+        totals = await self.journal("totals", time.time())
+        body = await asyncio.to_thread(self.metrics.render, totals)
+        return Response(200, body, METRICS_TYPE)
 
     def spool_and_keep(self, message_id: str, meta: dict[str, Any], raw: bytes) -> None:
         """Write the spool file (blocking: call it in a thread), and retain the message."""

@@ -131,6 +131,7 @@ class GatewayHandler:
             envelope.mail_from or "", tuple(envelope.rcpt_tos), peer_ip, keys
         )
         now = dt.datetime.now(dt.UTC)
+        deciding = time.perf_counter()
         if len(raw) > gateway.settings.smtp.inline_decide_bytes:
             # Parsing a large message must never stall the other sessions.
             decision = await asyncio.get_running_loop().run_in_executor(
@@ -138,6 +139,7 @@ class GatewayHandler:
             )
         else:
             decision = _decide(message_envelope, raw, ruleset, now, gateway.recent)
+        gateway.metrics.decide_seconds.observe(time.perf_counter() - deciding)
         gateway.recent.note(decision.urn, now.timestamp())
 
         message_id = new_id(now.timestamp())

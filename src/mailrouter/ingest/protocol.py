@@ -23,6 +23,7 @@ import asyncio
 import functools
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, AnyStr
 
@@ -56,6 +57,7 @@ class GatewaySMTP(SMTP):
         limit: Admission,
         spill_dir: Path | None = None,
         large_gate: asyncio.Semaphore | None = None,
+        on_reply: Callable[[str], None] | None = None,
         **kwargs: Any,
     ) -> None:
         """`spill_dir`: where a large message waits, in an unnamed file, while it arrives;
@@ -67,6 +69,7 @@ class GatewaySMTP(SMTP):
         self._limit = limit
         self._spill = None if spill_dir is None else functools.partial(_unnamed_file, spill_dir)
         self._large_gate = large_gate or asyncio.Semaphore(2)
+        self._on_reply = on_reply  # told the code of every reply sent (metrics)
         self._counted = False
         self._refused = False
         self._plain_replies = False
@@ -80,6 +83,8 @@ class GatewaySMTP(SMTP):
             client = str(peer[0]) if isinstance(peer, tuple) and peer else ""
             refusal = self._limit.admit(self, client)
             if refusal is not None:
+                if self._on_reply is not None:
+                    self._on_reply(str(refusal.code))
                 self._refused = True
                 transport.write(f"{refusal}\r\n".encode())  # type: ignore[attr-defined]
                 transport.close()
@@ -114,6 +119,8 @@ class GatewaySMTP(SMTP):
     def _goodbye(self) -> None:
         transport = self.transport
         if transport is not None and not transport.is_closing():
+            if self._on_reply is not None:
+                self._on_reply(str(replies.SHUTTING_DOWN.code))
             transport.write(f"{replies.SHUTTING_DOWN}\r\n".encode())  # type: ignore[attr-defined]
             transport.close()
 
@@ -125,6 +132,8 @@ class GatewaySMTP(SMTP):
     async def push(self, status: AnyStr) -> None:
         if isinstance(status, str) and not self._plain_replies:
             status = "\r\n".join(replies.enhance(line) for line in status.split("\r\n"))  # type: ignore[assignment]
+        if self._on_reply is not None and isinstance(status, str):
+            self._on_reply(status.rsplit("\r\n", 1)[-1][:3])  # a multi-line reply's code
         await super().push(status)
 
     async def smtp_EHLO(self, hostname: str) -> None:

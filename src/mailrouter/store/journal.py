@@ -497,6 +497,31 @@ class Journal:
         )
         return {route: at for route, at in rows if route and now - at > longer_than}
 
+    def totals(self, now: float) -> dict[str, list[tuple[Any, ...]]]:
+        """What /metrics reports from the journal, which every process and node writes: so the
+        delivery child's work is counted however many processes did it."""
+        db = self._db
+        return {
+            "messages": db.execute(
+                "SELECT action, COALESCE(route, ''), COALESCE(rule, ''), COUNT(*) FROM messages "
+                "GROUP BY 1, 2, 3"
+            ).fetchall(),
+            "queue": db.execute(
+                "SELECT state, COALESCE(route, ''), COUNT(*), ? - MIN(received_at) FROM messages "
+                "WHERE state IN ('queued', 'delivering', 'parked') GROUP BY 1, 2",
+                (now,),
+            ).fetchall(),
+            "attempts": db.execute(
+                "SELECT COALESCE(m.route, ''), a.transport, a.outcome, COUNT(*) FROM attempts a "
+                "JOIN messages m ON m.id = a.message_id WHERE a.transport != 'ops' "
+                "GROUP BY 1, 2, 3"
+            ).fetchall(),
+            "notices": db.execute(
+                "SELECT kind, state, COUNT(*) FROM notices GROUP BY 1, 2"
+            ).fetchall(),
+            "refusals": db.execute("SELECT stage, COUNT(*) FROM refusals GROUP BY 1").fetchall(),
+        }
+
     def record_refusal(self, row: dict[str, Any]) -> None:
         """A session refused before DATA (at RCPT): `refusals` (at, peer, stage, sender_domain,
         sender, recipient_domain, reason)."""
