@@ -3,9 +3,11 @@
 Start-up: load and validate the rules (refuse to start on bad rules), open the spool and the
 journal, clear half-written spool files, start delivery (a child process by default, see
 deliver/process.py; it adopts spool files the journal does not know and puts attempts a crash
-interrupted back in the queue), then listen. SIGHUP reloads the rules: a file that fails validation
-leaves the running rules in place and is reported. SIGTERM stops accepting connections, lets
-sessions under way finish, lets deliveries under way finish, and exits.
+interrupted back in the queue), then listen. SIGHUP (or `mailrouter reload`, or a changed file
+with `rules.watch`) reloads the rules: rules that fail validation or any of their samples leave
+the running rules in place, and the outcome is reported (`mailrouter status`, /readyz).
+SIGTERM stops accepting connections, answers open sessions 421 (a message under way first gets
+its reply), lets deliveries under way finish, and exits. Only one gateway runs on a var_dir.
 """
 
 from __future__ import annotations
@@ -78,9 +80,6 @@ class Gateway:
         self.listen = listen
         self.pulling = settings.pull.enabled if pull is None else pull
         self.ruleset: Ruleset = load_ruleset(settings.rules_dir)
-        # Before anything else touches the data directory: one gateway per var_dir.
-        self.lock = DataDirLock(settings.var_dir)
-        self.lock.acquire()
         self.spool = Spool(settings.spool_dir)
         self.outbox = Spool(settings.outbox_dir)
         self.journal = JournalPool(settings.journal_path, settings.node)
@@ -114,6 +113,10 @@ class Gateway:
         self.last_reload: ReloadOutcome | None = None
         self.retention = Retention(settings.retained_dir, settings.retention.days)
         self._purger: asyncio.Task[None] | None = None
+        # One gateway per var_dir: taken last here (nothing above writes mail or the journal,
+        # so a failure above leaves no lock held), and before start() does either.
+        self.lock = DataDirLock(settings.var_dir)
+        self.lock.acquire()
         self.control = ControlServer(self, settings.var_dir / SOCKET_NAME)
         self.metrics = GatewayMetrics(settings.spool_dir, lambda: self.limit.active)
         self.metrics.running(self.ruleset.fingerprint)
