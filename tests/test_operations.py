@@ -396,6 +396,10 @@ def test_trace_finds_messages_and_refusals_by_what_ops_know(tmp_path: Path, tmp_
     assert "refused at rcpt" in refused.stdout
     assert "example.com: not a CJSM or police sender" in refused.stdout
     assert "someone@" not in refused.stdout  # only the domain, unless keep_addresses
+    by_rule = trace("--rule", "crown-court")
+    assert crown in by_rule.stdout and walsall not in by_rule.stdout
+    by_action = trace("--action", "deliver", "--route", "magistrates")
+    assert walsall in by_action.stdout and crown not in by_action.stdout
     everything = trace("--sender", "smithlaw.co.uk.cjsm.net")
     assert walsall in everything.stdout and crown in everything.stdout
     assert trace("--since", "1h", "--until", "30m").stdout.strip() == "nothing found"

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from mailrouter import health, logs
+from mailrouter import health, logs, status_page
 from mailrouter.config import Settings
 from mailrouter.control import SOCKET_NAME, ControlServer
 from mailrouter.decide import decide
@@ -121,8 +121,9 @@ class Gateway:
         self.metrics = GatewayMetrics(settings.spool_dir, lambda: self.limit.active)
         self.metrics.running(self.ruleset.fingerprint)
         self.http = HttpServer(
-            {"/healthz": lambda: health.healthz(self), "/readyz": lambda: health.readyz(self),
-             "/metrics": self._metrics},
+            {"/": lambda params: status_page.render(self, params),
+             "/healthz": lambda _: health.healthz(self), "/readyz": lambda _: health.readyz(self),
+             "/metrics": lambda _: self._metrics()},
             settings.http.host, settings.http.port,
         )  # fmt: skip
         self._watcher: asyncio.Task[None] | None = None

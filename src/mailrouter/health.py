@@ -27,6 +27,13 @@ async def healthz(gateway: Gateway) -> Response:
 
 
 async def readyz(gateway: Gateway) -> Response:
+    ready, problems, checks = await readiness(gateway)
+    body = {"ready": ready, "problems": problems, "checks": checks}
+    return Response.json(200 if ready else 503, body)
+
+
+async def readiness(gateway: Gateway) -> tuple[bool, list[str], dict[str, dict[str, Any]]]:
+    """(ready, one line per problem, every check with its detail)."""
     checks: dict[str, dict[str, Any]] = {}
     settings = gateway.settings
     last = gateway.last_reload
@@ -72,8 +79,7 @@ async def readyz(gateway: Gateway) -> Response:
         checks["routes"] = _ok(f"none failing for over {minutes:g} min")
     ready = all(check["ok"] for check in checks.values())
     problems = [f"{name}: {check['detail']}" for name, check in checks.items() if not check["ok"]]
-    return Response.json(200 if ready else 503, {"ready": ready, "problems": problems,
-                                                 "checks": checks})  # fmt: skip
+    return ready, problems, checks
 
 
 def _free_bytes(path: os.PathLike[str] | str) -> int:

@@ -1,12 +1,14 @@
-"""The gateway's own HTTP listener (loopback by default): `/healthz` and `/readyz` for
-supervisors and load balancers. A few fixed GET endpoints need no framework: this reads one
-request line and its headers (bounded in size and time), answers, and closes.
+"""The gateway's own HTTP listener (loopback by default): the status page `/`, `/healthz`,
+`/readyz` and `/metrics`. A few fixed GET endpoints need no framework: this reads one request
+line and its headers (bounded in size and time), answers, and closes. A handler is given the
+query string's parameters.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
@@ -28,7 +30,7 @@ class Response(NamedTuple):
         return cls(status, json.dumps(data, indent=2).encode() + b"\n")
 
 
-Handler = Callable[[], Awaitable[Response]]
+Handler = Callable[[dict[str, str]], Awaitable[Response]]
 _REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 400: "Bad Request",
             503: "Service Unavailable", 500: "Internal Server Error"}  # fmt: skip
 
@@ -95,7 +97,9 @@ class HttpServer:
         method, target, _ = parts
         if method not in ("GET", "HEAD"):
             return Response.json(405, {"error": "GET only"})
-        handler = self.routes.get(target.split("?", 1)[0])
+        path, _, query = target.partition("?")
+        handler = self.routes.get(path)
         if handler is None:
             return Response.json(404, {"error": "not found", "paths": sorted(self.routes)})
-        return await handler()
+        params = {k: v[0] for k, v in urllib.parse.parse_qs(query[:2000]).items()}
+        return await handler(params)

@@ -46,6 +46,9 @@ def journal_row(
         "tags": decision.tags,
         "audit": json.dumps(decision.audit) if decision.audit else None,
         "rules_version": rules_version,
+        # For the status page: hearings coming up, and what bounced messages lacked.
+        "hearing_date": decision.hearing_date.isoformat() if decision.hearing_date else None,
+        "missing": ",".join(decision.missing) or None,
         "size": size,
         "state": QUEUED if delivering else REFUSED,
     }

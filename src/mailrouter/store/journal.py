@@ -111,10 +111,16 @@ CREATE INDEX IF NOT EXISTS messages_received ON messages (received_at);
 """
 
 # name -> type, in the order they were added
-_ADDED_COLUMNS = {"audit": "TEXT", "sender": "TEXT", "rules_version": "TEXT"}
+_ADDED_COLUMNS = {
+    "audit": "TEXT",
+    "sender": "TEXT",
+    "rules_version": "TEXT",
+    "hearing_date": "TEXT",
+    "missing": "TEXT",
+}
 # What a new decision changes in a message's row (queue requeue).
 _REDECIDED = ("urn", "court", "route", "mailbox", "action", "rule", "reasons", "tags", "audit",
-              "rules_version")  # fmt: skip
+              "rules_version", "hearing_date", "missing")  # fmt: skip
 
 QUEUED, DELIVERING, DELIVERED, PARKED, REFUSED = (
     "queued",
@@ -521,6 +527,39 @@ class Journal:
             ).fetchall(),
             "refusals": db.execute("SELECT stage, COUNT(*) FROM refusals GROUP BY 1").fetchall(),
         }
+
+    def board(self, day_start: float, first: str, last: str) -> dict[str, list[dict[str, Any]]]:
+        """What the status page shows (no names, no dates of birth: the journal has none):
+        hearings from `first` to `last` (ISO dates) still coming, and what was refused, held
+        and decided by which rule since `day_start`."""
+
+        def rows(sql: str, *args: Any) -> list[dict[str, Any]]:
+            return [dict(row) for row in self._db.execute(sql, args)]
+
+        return {
+            "hearings": rows(
+                "SELECT hearing_date, urn, court, route, state, tags, id FROM messages "
+                "WHERE hearing_date BETWEEN ? AND ? AND action IN ('deliver', 'hold') "
+                "ORDER BY hearing_date, route, urn LIMIT 200",
+                first, last,
+            ),
+            "refused": rows(
+                "SELECT action, rule, COALESCE(missing, '') AS missing, COUNT(*) AS n "
+                "FROM messages WHERE received_at >= ? AND action IN ('bounce', 'reject') "
+                "GROUP BY 1, 2, 3 ORDER BY n DESC",
+                day_start,
+            ),
+            "early": rows(
+                "SELECT stage, reason, COUNT(*) AS n FROM refusals WHERE at >= ? "
+                "GROUP BY 1, 2 ORDER BY n DESC",
+                day_start,
+            ),
+            "rules": rows(
+                "SELECT COALESCE(rule, '') AS rule, COUNT(*) AS n FROM messages "
+                "WHERE received_at >= ? GROUP BY 1 ORDER BY n DESC",
+                day_start,
+            ),
+        }  # fmt: skip
 
     def record_refusal(self, row: dict[str, Any]) -> None:
         """A session refused before DATA (at RCPT): `refusals` (at, peer, stage, sender_domain,
