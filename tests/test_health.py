@@ -78,6 +78,24 @@ def test_not_ready_when_the_disk_is_full(small_disk: Path) -> None:
         assert get(gateway, "/readyz")[0] == 200
 
 
+def test_not_ready_when_the_journal_is_unwritable(small_disk: Path) -> None:
+    settings = gateway_settings(small_disk, http={"min_free_bytes": 0})
+    with RunningGateway(settings) as gateway:
+        assert get(gateway, "/readyz")[0] == 200
+        # The data directory turns read-only under the running gateway (a bind mount of it
+        # over itself, read-only: what a filesystem remounted after an error looks like).
+        subprocess.run(["mount", "--bind", str(small_disk), str(small_disk)], check=True)
+        try:
+            subprocess.run(["mount", "-o", "remount,bind,ro", str(small_disk)], check=True)
+            status, body = get(gateway, "/readyz")
+            assert status == 503
+            assert any(p.startswith("journal: cannot write") and "Read-only" in p
+                       for p in body["problems"]), body["problems"]  # fmt: skip
+        finally:
+            subprocess.run(["umount", str(small_disk)], check=False)
+        assert get(gateway, "/readyz")[0] == 200
+
+
 def test_not_ready_while_the_delivery_child_is_dead(tmp_path: Path) -> None:
     settings = gateway_settings(tmp_path / "var", http={"min_free_bytes": 0})
     with RunningGateway(settings) as gateway:
