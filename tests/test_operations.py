@@ -28,6 +28,7 @@ from gateway_helpers import (
 )
 from mailrouter.gateway import Gateway
 from mailrouter.rules.ruleset import load_ruleset
+from mailrouter.store.journal import Journal, TraceQuery
 from mailrouter.store.lock import DataDirInUse
 from mailrouter.store.retention import Retention
 from peers import Downstream
@@ -414,3 +415,14 @@ def test_the_rules_version_is_on_each_decision_and_delivered_copy(tmp_path: Path
         assert f"X-Mailrouter-Rules: {version}\r\n".encode() in path.read_bytes()
         assert gateway.row(message_id)["rules_version"] == version
     assert len(version) == 12
+
+
+def test_old_refusals_are_forgotten(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite3", "n")
+    now = time.time()
+    for age_days in (40, 31, 2):
+        row = {"at": now - age_days * 86400, "stage": "rcpt", "reason": "not a CJSM sender"}
+        journal.record_refusal(row)
+    assert journal.prune_refusals(now - 30 * 86400) == 2
+    found = journal.trace(TraceQuery(now - 90 * 86400, now + 1, action="refused"))
+    assert len(found) == 1

@@ -205,6 +205,9 @@ class TraceSettings(Section):
     keep_addresses: bool = Field(
         default=False, description="journal senders' full addresses, not only their domains"
     )
+    refusals_days: int = Field(
+        default=30, ge=1, description="refusals before a decision are kept this many days"
+    )
 
 
 class LogSettings(Section):

@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import gc
 import signal
+import sqlite3
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -349,15 +350,18 @@ class Gateway:
             log.warning("retention_failed", id=message_id, error=str(exc))
 
     async def _purge_retained(self) -> None:
-        """Drop retained messages past `retention.days`, at start and then every hour."""
+        """Drop retained messages past `retention.days`, and refusals before a decision past
+        `trace.refusals_days`, at start and then every hour."""
         while True:
             try:
                 removed = await asyncio.to_thread(self.retention.purge)
-            except OSError as exc:
+                before = time.time() - self.settings.trace.refusals_days * 86400
+                forgotten = await self.journal("prune_refusals", before)
+            except (OSError, sqlite3.Error) as exc:
                 log.warning("retention_purge_failed", error=str(exc))
             else:
-                if removed:
-                    log.info("retention_purged", messages=removed, days=self.retention.days)
+                if removed or forgotten:
+                    log.info("retention_purged", messages=removed, refusals=forgotten)
             await asyncio.sleep(3600)
 
     # --- parts ----------------------------------------------------------------------------

@@ -561,6 +561,11 @@ class Journal:
             ),
         }  # fmt: skip
 
+    def prune_refusals(self, before: float) -> int:
+        """Forget refusals before `before` (a flood of them must not grow the journal without
+        end); how many went."""
+        return self._db.execute("DELETE FROM refusals WHERE at < ?", (before,)).rowcount
+
     def record_refusal(self, row: dict[str, Any]) -> None:
         """A session refused before DATA (at RCPT): `refusals` (at, peer, stage, sender_domain,
         sender, recipient_domain, reason)."""
