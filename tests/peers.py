@@ -246,7 +246,11 @@ class Postfix:
     listens on `port` and relays the gateway's domain to the gateway; mail for every other
     domain goes to a catch-all SMTP sink (where its bounces are read)."""
 
-    def __init__(self, gateway_port: int, sink_port: int) -> None:
+    def __init__(
+        self, gateway_port: int, sink_port: int, smtpd: str | None = None, extra_main: str = ""
+    ) -> None:
+        """`smtpd`: the public smtpd's master.cf entry, `{port}` for its listening port (the
+        default: a plain smtpd); `extra_main`: lines added to main.cf."""
         self.root = Path(tempfile.mkdtemp(prefix="mailrouter-postfix-"))
         self.root.chmod(0o755)
         self.port = free_port()
@@ -286,11 +290,13 @@ minimal_backoff_time = 1s
 maximal_backoff_time = 2s
 smtp_connect_timeout = 5s
 """
+            + extra_main
         )
         # Our own master.cf, nothing chrooted (a chroot would need its own copies of files).
-        (config / "master.cf").write_text(
-            f"127.0.0.1:{self.port} inet n - n - - smtpd\n" + _MASTER_SERVICES
+        entry = (smtpd or "{port} inet n - n - - smtpd\n").replace(
+            "{port}", f"127.0.0.1:{self.port}"
         )
+        (config / "master.cf").write_text(entry + _MASTER_SERVICES)
 
     def _postfix(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -312,6 +318,16 @@ smtp_connect_timeout = 5s
 
     def flush(self) -> None:
         self._postfix("flush")
+
+    def check(self) -> subprocess.CompletedProcess[str]:
+        return self._postfix("check")
+
+    def queued(self) -> list[str]:
+        """Every file in Postfix's queues: what it has accepted and not yet passed on."""
+        queue = self.root / "queue"
+        names = ("incoming", "active", "deferred", "hold", "maildrop")
+        return [str(p) for name in names if (queue / name).is_dir()
+                for p in (queue / name).rglob("*") if p.is_file()]  # fmt: skip
 
     def close(self) -> None:
         self._postfix("stop")
