@@ -10,6 +10,7 @@ Answers are JSON. `mailrouter reload` is the client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from pathlib import Path
@@ -48,7 +49,8 @@ class ControlServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-            self.path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a read-only disk must not stop the stopping
+                self.path.unlink(missing_ok=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
