@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -100,19 +100,25 @@ def route(ruleset: Ruleset) -> Decider:
 RulesMaker = Callable[[dict[str, tuple[str, str]]], Ruleset]
 
 
+def copy_rules(target: Path, edits: Iterable[tuple[str, str, str]] = ()) -> Path:
+    """The bundled rules copied to `target`, with text replaced: (file, old, new) each, in
+    order; `target` (not loaded: a test may mean to break them)."""
+    shutil.copytree(RULES_DIR, target, dirs_exist_ok=True)
+    for name, old, new in edits:
+        path = target / name
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {name}"
+        path.write_text(text.replace(old, new))
+    return target
+
+
 @pytest.fixture
 def tmp_rules(tmp_path: Path) -> RulesMaker:
-    """A copy of the bundled rules with text replaced: {file: (old, new)}."""
+    """A copy of the bundled rules with text replaced: {file: (old, new)}, loaded."""
 
     def make(edits: dict[str, tuple[str, str]]) -> Ruleset:
-        target = tmp_path / "routing_rules"
-        shutil.copytree(RULES_DIR, target, dirs_exist_ok=True)
-        for name, (old, new) in edits.items():
-            path = target / name
-            text = path.read_text()
-            assert old in text, f"{old!r} not in {name}"
-            path.write_text(text.replace(old, new))
-        return load_ruleset(target)
+        edited = [(name, old, new) for name, (old, new) in edits.items()]
+        return load_ruleset(copy_rules(tmp_path / "routing_rules", edited))
 
     return make
 

@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from conftest import FRONT_DOOR, ROOT, SENDER, build_message
-from gateway_helpers import RunningGateway, delivered_files, gateway_settings, wait_for
-from peers import Postfix, free_port, postfix_missing
-from test_postfix import Catch
+from gateway_helpers import RunningGateway, delivered_files, wait_for
+from peers import Postfix, postfix_missing
+from test_postfix import Catch, postfix_in_front
 
 DEPLOY = ROOT / "deploy"
 
@@ -60,26 +59,16 @@ def _main_cf() -> str:
     )
 
 
-pytestmark_postfix = pytest.mark.skipif(postfix_missing() is not None,
-                                        reason=postfix_missing() or "")  # fmt: skip
+needs_postfix = pytest.mark.skipif(postfix_missing() is not None, reason=postfix_missing() or "")
 
 
 @pytest.fixture
 def edge(tmp_path: Path) -> Iterator[tuple[Postfix, RunningGateway, Catch]]:
-    catch = Catch()
-    sink = Controller(catch, hostname="127.0.0.1", port=free_port())
-    sink.start()
-    with RunningGateway(gateway_settings(tmp_path / "var")) as gateway:
-        postfix = Postfix(gateway.port, sink.port, _filter_entry(gateway.port), _main_cf())
-        postfix.start()
-        try:
-            yield postfix, gateway, catch
-        finally:
-            postfix.close()
-            sink.stop()
+    with postfix_in_front(tmp_path, _filter_entry, _main_cf()) as running:
+        yield running
 
 
-@pytestmark_postfix
+@needs_postfix
 def test_the_postfix_snippets_pass_postfix_check(
     edge: tuple[Postfix, RunningGateway, Catch],
 ) -> None:
@@ -89,7 +78,7 @@ def test_the_postfix_snippets_pass_postfix_check(
     assert "warning" not in result.stderr.lower(), result.stderr
 
 
-@pytestmark_postfix
+@needs_postfix
 def test_postfix_in_front_with_the_gateway_as_its_before_queue_filter(
     edge: tuple[Postfix, RunningGateway, Catch],
 ) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conftest import FRONT_DOOR, RULES_DIR, SENDER, build_message
+from conftest import FRONT_DOOR, RULES_DIR, SENDER, build_message, copy_rules
 from gateway_helpers import (
     RunningGateway,
     delivered_files,
@@ -75,9 +74,7 @@ def _listening(port: int) -> bool:
 
 
 def _rules_copy(tmp_path: Path) -> Path:
-    rules = tmp_path / "routing_rules"
-    shutil.copytree(RULES_DIR, rules)
-    return rules
+    return copy_rules(tmp_path / "routing_rules")
 
 
 def _reload(var: Path) -> subprocess.CompletedProcess[str]:

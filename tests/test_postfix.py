@@ -3,9 +3,10 @@ its own bounce message carrying our text (so the gateway sends no backscatter)."
 
 from __future__ import annotations
 
+import contextlib
 import email
 import smtplib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +33,30 @@ class Catch:
         return "250 2.0.0 caught"
 
 
-@pytest.fixture
-def chain(tmp_path: Path) -> Iterator[tuple[Postfix, RunningGateway, Catch]]:
+@contextlib.contextmanager
+def postfix_in_front(
+    tmp_path: Path, smtpd: Callable[[int], str] | None = None, extra_main: str = ""
+) -> Iterator[tuple[Postfix, RunningGateway, Catch]]:
+    """A gateway, a Postfix relaying its domain to it, and a sink for every other domain.
+    `smtpd(gateway_port)`: the Postfix smtpd's master.cf entry (default: a plain one)."""
     catch = Catch()
     sink = Controller(catch, hostname="127.0.0.1", port=free_port())
     sink.start()
     with RunningGateway(gateway_settings(tmp_path / "var")) as gateway:
-        postfix = Postfix(gateway.port, sink.port)
+        entry = smtpd(gateway.port) if smtpd is not None else None
+        postfix = Postfix(gateway.port, sink.port, entry, extra_main)
         postfix.start()
         try:
             yield postfix, gateway, catch
         finally:
             postfix.close()
             sink.stop()
+
+
+@pytest.fixture
+def chain(tmp_path: Path) -> Iterator[tuple[Postfix, RunningGateway, Catch]]:
+    with postfix_in_front(tmp_path) as running:
+        yield running
 
 
 def submit(postfix: Postfix, raw: bytes) -> None:

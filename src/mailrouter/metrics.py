@@ -61,21 +61,30 @@ class GatewayMetrics:
         return generate_latest(self.registry)
 
 
+# Journal totals as counters: (totals key, name, help, labels); each row is the label values
+# followed by the count.
+_COUNTED = (
+    ("messages", "mailrouter_messages", "Messages decided, by action, route and rule",
+     ("action", "route", "rule")),
+    ("attempts", "mailrouter_delivery_attempts",
+     "Delivery attempts, by route, transport and outcome", ("route", "transport", "outcome")),
+    ("notices", "mailrouter_notices", "Notices, by kind and state", ("kind", "state")),
+    ("refusals", "mailrouter_refused_before_decision",
+     "Sessions refused before a decision, by stage", ("stage",)),
+)  # fmt: skip
+
+
 class _JournalCollector(Collector):
     def __init__(self, spool_dir: os.PathLike[str] | str) -> None:
         self._spool_dir = spool_dir
-        self.totals: Totals = {k: [] for k in ("messages", "queue", "attempts", "notices",
-                                               "refusals")}  # fmt: skip
+        self.totals: Totals = {key: [] for key in ("queue", *(c[0] for c in _COUNTED))}
 
     def collect(self) -> Iterator[Metric]:
-        totals = self.totals
-        messages = CounterMetricFamily(
-            "mailrouter_messages", "Messages decided, by action, route and rule",
-            labels=["action", "route", "rule"],
-        )  # fmt: skip
-        for action, route, rule, count in totals["messages"]:
-            messages.add_metric([action, route, rule], count)
-        yield messages
+        for key, name, text, labels in _COUNTED:
+            family = CounterMetricFamily(name, text, labels=labels)
+            for *values, count in self.totals[key]:
+                family.add_metric(values, count)
+            yield family
         depth = GaugeMetricFamily(
             "mailrouter_queue_messages", "Messages waiting, by state and route",
             labels=["state", "route"],
@@ -84,31 +93,11 @@ class _JournalCollector(Collector):
             "mailrouter_queue_oldest_seconds", "Age of the oldest waiting message",
             labels=["state", "route"],
         )  # fmt: skip
-        for state, route, count, age in totals["queue"]:
+        for state, route, count, age in self.totals["queue"]:
             depth.add_metric([state, route], count)
             oldest.add_metric([state, route], max(0.0, age))
         yield depth
         yield oldest
-        attempts = CounterMetricFamily(
-            "mailrouter_delivery_attempts", "Delivery attempts, by route, transport and outcome",
-            labels=["route", "transport", "outcome"],
-        )  # fmt: skip
-        for route, transport, outcome, count in totals["attempts"]:
-            attempts.add_metric([route, transport, outcome], count)
-        yield attempts
-        notices = CounterMetricFamily(
-            "mailrouter_notices", "Notices, by kind and state", labels=["kind", "state"]
-        )
-        for kind, state, count in totals["notices"]:
-            notices.add_metric([kind, state], count)
-        yield notices
-        refused = CounterMetricFamily(
-            "mailrouter_refused_before_decision", "Sessions refused before a decision, by stage",
-            labels=["stage"],
-        )  # fmt: skip
-        for stage, count in totals["refusals"]:
-            refused.add_metric([stage], count)
-        yield refused
         stat = os.statvfs(self._spool_dir)
         free = GaugeMetricFamily(
             "mailrouter_spool_free_bytes", "Free space on the spool's filesystem"

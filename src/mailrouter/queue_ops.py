@@ -13,8 +13,8 @@ from typing import Any
 
 from mailrouter.decide import decide
 from mailrouter.dnskeys import lookup_keys
-from mailrouter.ingest.records import journal_row, spool_meta
-from mailrouter.model import Action, Envelope
+from mailrouter.ingest.records import envelope_of, journal_row, spool_meta
+from mailrouter.model import Action
 from mailrouter.policy.auth import dkim_key_names, peer_is_trusted
 from mailrouter.rules.ruleset import Ruleset
 from mailrouter.store.journal import Journal
@@ -30,10 +30,7 @@ def requeue(journal: Journal, spool: Spool, ruleset: Ruleset, message_id: str) -
         return f"{message_id}: not queued or parked (being delivered, or done with)"
     meta, raw = spool.read(message_id)
     before = meta.get("decision", {})
-    envelope = Envelope(
-        str(meta.get("mail_from", "")), tuple(meta.get("rcpt") or ()),
-        str(meta.get("peer_ip", "")), _keys(raw, str(meta.get("peer_ip", "")), ruleset),
-    )  # fmt: skip
+    envelope = envelope_of(meta, _keys(raw, str(meta.get("peer_ip", "")), ruleset))
     decision = decide(envelope, raw, ruleset, now)
     if decision.action not in (Action.DELIVER, Action.HOLD):
         # Accepted once, so never refused now: a person looks at it.

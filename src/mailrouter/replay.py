@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailrouter.decide import decide
-from mailrouter.model import Action, Envelope
+from mailrouter.ingest.records import envelope_of
+from mailrouter.model import Action
 from mailrouter.rules.ruleset import Ruleset
 
 Outcome = tuple[str, str | None, str | None]  # action, route, rule
@@ -48,10 +49,7 @@ def replay(messages: Iterable[tuple[dict[str, Any], bytes]], candidate: Ruleset)
     for meta, raw in messages:
         old = meta.get("journal") or {}
         keys = {name: str(key).encode() for name, key in (meta.get("dkim_keys") or {}).items()}
-        envelope = Envelope(
-            str(meta.get("mail_from", "")), tuple(meta.get("rcpt") or ()),
-            str(meta.get("peer_ip", "")), keys,
-        )  # fmt: skip
+        envelope = envelope_of(meta, keys)
         at = float(meta["received_at"])
         decision = decide(envelope, raw, candidate, dt.datetime.fromtimestamp(at, dt.UTC))
         routed = decision.action in (Action.DELIVER, Action.HOLD)

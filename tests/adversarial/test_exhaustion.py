@@ -14,7 +14,6 @@ import base64
 import contextlib
 import os
 import random
-import shutil
 import socket
 import threading
 import time
@@ -26,7 +25,7 @@ import dkim
 import dns.asyncresolver
 import pytest
 
-from conftest import RULES_DIR, SENDER, STANDARD_BODY, KeyPair, build_message
+from conftest import SENDER, STANDARD_BODY, KeyPair, build_message, copy_rules
 from gateway_helpers import RunningGateway, delivered_files, gateway_settings, wait_for
 from wire import Wire, canary, deliver
 
@@ -45,14 +44,10 @@ def _worst(results: list[tuple[int, float]], attack: str) -> float:
 
 
 def _rules(tmp: Path) -> Path:
-    rules = tmp / "routing_rules"
-    shutil.copytree(RULES_DIR, rules)
-    senders = rules / "senders.yaml"
-    text = senders.read_text()
-    text = text.replace("  - 127.0.0.0/8\n  - ::1/128\n", f"  - {RELAY}/32\n")
-    text = text.replace("trusted_authserv_ids: []", "trusted_authserv_ids: [mx.cps.test]")
-    senders.write_text(text)
-    return rules
+    return copy_rules(tmp / "routing_rules", [
+        ("senders.yaml", "  - 127.0.0.0/8\n  - ::1/128\n", f"  - {RELAY}/32\n"),
+        ("senders.yaml", "trusted_authserv_ids: []", "trusted_authserv_ids: [mx.cps.test]"),
+    ])  # fmt: skip
 
 
 def outsider_canary(port: int) -> tuple[int, float]:

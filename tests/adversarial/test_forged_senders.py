@@ -4,13 +4,12 @@ a From added after signing, look-alike and bare-suffix domains."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import dkim
 import pytest
 
-from conftest import RULES_DIR, SENDER, Decider, KeyPair, RulesMaker, build_message
+from conftest import SENDER, Decider, KeyPair, RulesMaker, build_message, copy_rules
 from gateway_helpers import RunningGateway, gateway_settings
 from mailrouter.model import Action, SenderClass
 from mailrouter.policy.auth import dkim_key_names
@@ -163,11 +162,9 @@ def test_a_bare_suffix_is_no_firm(route: Decider, address: str) -> None:
 def outside_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
     """A gateway that trusts no relay: every sender here must prove itself in the message."""
     tmp = tmp_path_factory.mktemp("forgery")
-    rules = tmp / "routing_rules"
-    shutil.copytree(RULES_DIR, rules)
-    senders = rules / "senders.yaml"
-    text = senders.read_text().replace("trusted_relays:\n  - 127.0.0.0/8\n  - ::1/128\n", "")
-    senders.write_text(text + "trusted_relays: []\n")
+    relays = ("senders.yaml", "trusted_relays:\n  - 127.0.0.0/8\n  - ::1/128\n",
+              "trusted_relays: []\n")  # fmt: skip
+    rules = copy_rules(tmp / "routing_rules", [relays])
     with RunningGateway(gateway_settings(tmp / "var", rules_dir=rules)) as running:
         yield running
 

@@ -15,7 +15,7 @@ import re
 import string
 from typing import Any
 
-from mailrouter.model import Action, Decision, without_quotes
+from mailrouter.model import Action, Decision, Envelope, without_quotes
 from mailrouter.rules.ruleset import Ruleset
 from mailrouter.store.journal import QUEUED, REFUSED
 
@@ -128,6 +128,12 @@ def _shape(template: str, values: dict[str, str]) -> str:
         if field is not None:
             out.append(values.get(field, ".*?"))
     return "".join(out)
+
+
+def envelope_of(meta: dict[str, Any], keys: dict[str, bytes]) -> Envelope:
+    """The envelope a spooled or retained message arrived with (see `spool_meta`)."""
+    rcpt = tuple(meta.get("rcpt") or ())
+    return Envelope(str(meta.get("mail_from", "")), rcpt, str(meta.get("peer_ip", "")), keys)
 
 
 def address_domain(address: str) -> str | None:
