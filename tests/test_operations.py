@@ -156,6 +156,7 @@ def test_watched_rules_are_taken_up_when_they_change(tmp_path: Path) -> None:
         mailboxes = rules / "mailboxes.yaml"
         mailboxes.write_text(mailboxes.read_text().replace("subject_tag: CROWN", "subject_tag: CC"))
         assert wait_for(lambda: running.ruleset is not before, timeout=10)
+        # The outcome is recorded before the swap, so it is there once the new rules are.
         assert running.last_reload is not None and running.last_reload.accepted
         # A broken edit is refused once and not retried while the files stay as they are.
         (rules / "rules.yaml").write_text("rules: [}\n")

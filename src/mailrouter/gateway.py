@@ -281,6 +281,7 @@ class Gateway:
         """Swap in the rules on disk if they load, validate and pass all their samples; the
         running rules stay otherwise. The outcome is kept (`last_reload`) and logged."""
         rules, outcome = reload.candidate(self.settings.rules_dir, self.ruleset)
+        self.last_reload = outcome  # before the swap: whoever sees the new rules sees why
         self.metrics.reloads.labels(result="accepted" if rules is not None else "refused").inc()
         if rules is not None:
             self.metrics.running(rules.fingerprint)
@@ -290,7 +291,6 @@ class Gateway:
         else:
             log.error("rules_reload_refused", rules_version=outcome.running,
                       candidate=outcome.version, problems=list(outcome.problems))  # fmt: skip
-        self.last_reload = outcome
         return outcome
 
     async def _watch_rules(self) -> None:
