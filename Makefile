@@ -25,9 +25,12 @@ run: $(STAMP)
 peers:
 	@sh deploy/install-peers.sh
 
+# The whole suite on the embedded SQLite journal, then the tests marked `storage` again on a
+# real PostgreSQL (started by the tests on a free port, data in a temporary directory).
 test: $(STAMP) peers
 	$(BIN)/ruff check src tests bench fuzz
 	$(BIN)/python -m pytest
+	MAILROUTER_TEST_BACKEND=postgresql $(BIN)/python -m pytest -m storage
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench fuzz

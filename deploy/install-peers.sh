@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the real peers the integration tests talk to (Postfix as the sending MTA, Dovecot as
-# the IMAP server, Chromium as the status page's reader) from Debian's packages. Only as root
+# the IMAP server, PostgreSQL as the shared journal, Chromium as the status page's reader) from
+# Debian's packages. Only as root
 # with apt-get; otherwise say what is missing and let the tests that need a peer skip with that
 # reason.
 set -eu
@@ -8,6 +9,7 @@ need=""
 command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || need="$need postfix"
 [ -x /usr/sbin/dovecot ] || need="$need dovecot-imapd"
 command -v chromium >/dev/null 2>&1 || need="$need chromium"   # the status page's browser test
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need="$need postgresql"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "install-peers: not root or no apt-get; missing:$need (their tests will skip)"

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import smtplib
 import socket
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from conftest import RULES_DIR
 from mailrouter.config import Settings
 from mailrouter.gateway import Gateway
+from mailrouter.store.journal import Journal
 
 T = TypeVar("T")
 
@@ -28,6 +30,11 @@ def gateway_settings(var_dir: Path, **overrides: Any) -> Settings:
         **overrides.pop("delivery", {}),
     }
     http = {"port": 0, **overrides.pop("http", {})}  # a free port: tests may run side by side
+    if os.environ.get("MAILROUTER_TEST_BACKEND") == "postgresql" and "journal_url" not in overrides:
+        from postgres import fresh_journal_url  # the same test, on a shared PostgreSQL journal
+
+        overrides["journal_url"] = fresh_journal_url()
+        overrides.setdefault("journal_connections", 8)
     return Settings(
         var_dir=var_dir, rules_dir=overrides.pop("rules_dir", RULES_DIR), node="test-node",
         smtp=smtp, delivery=delivery, http=http, **overrides,
@@ -120,3 +127,23 @@ def free_port() -> int:
 
 def is_root() -> bool:
     return os.geteuid() == 0
+
+
+def cli_config(path: Path, settings: Settings, **extra: str) -> Path:
+    """A TOML file for `mailrouter … --config` that names the same var_dir, node and journal
+    as `settings` (and `extra` keys, e.g. rules_dir)."""
+    values = {"var_dir": str(settings.var_dir), "node": settings.node, **extra}
+    if settings.journal_url is not None:
+        values["journal_url"] = settings.journal_url
+    path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items()))
+    return path
+
+
+def journal_rows(settings: Settings, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Rows of a query on the journal `settings` name, SQLite or PostgreSQL alike (read as it
+    is: SchemaMismatch while the gateway has not made it yet)."""
+    journal = Journal(settings.journal_target, settings.node, upgrade=False)
+    try:
+        return [tuple(row) for row in journal._db.execute(sql, params)]
+    finally:
+        journal.close()

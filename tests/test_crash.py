@@ -7,6 +7,7 @@ reply) at most once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import re
@@ -21,6 +22,7 @@ import pytest
 
 from conftest import FRONT_DOOR, RULES_DIR, SENDER, STANDARD_BODY
 from gateway_helpers import free_port
+from postgres import BACKEND, fresh_journal_url
 
 MAILROUTER = str(Path(sys.executable).with_name("mailrouter"))
 MESSAGES = 3000
@@ -28,7 +30,7 @@ SESSIONS = 8
 KILLS = 22
 TOKEN = re.compile(rb"Message-ID: <crash-(\d+)@test>")
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.storage]
 
 
 def message(number: int) -> bytes:
@@ -42,7 +44,8 @@ def message(number: int) -> bytes:
 
 
 class Gateway:
-    def __init__(self, var: Path, port: int) -> None:
+    def __init__(self, var: Path, port: int, **settings: str) -> None:
+        """`settings`: more MAILROUTER_* variables, by their names after the prefix."""
         self.var, self.port = var, port
         self.process: subprocess.Popen[bytes] | None = None
         self.env = {
@@ -51,7 +54,9 @@ class Gateway:
             "MAILROUTER_RULES_DIR": str(RULES_DIR),
             "MAILROUTER_SMTP__PORT": str(port),
             "MAILROUTER_DELIVERY__SCAN_SECONDS": "0.2",
+            "MAILROUTER_HTTP__PORT": "0",
             "MAILROUTER_LOG__LEVEL": "warning",
+            **{f"MAILROUTER_{name}": value for name, value in settings.items()},
         }
 
     def start(self) -> None:
@@ -65,6 +70,19 @@ class Gateway:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
 
+    def kill_node(self) -> None:
+        """SIGKILL to the gateway and its children at once: the host dies."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def children(self) -> list[int]:
+        assert self.process is not None
+        pid = self.process.pid
+        with contextlib.suppress(OSError):
+            return [int(n) for n in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return []
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -72,23 +90,27 @@ class Gateway:
 
 
 class Load:
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self, *ports: int) -> None:
+        """Sessions spread over `ports`; a session that cannot connect tries the next port,
+        as a sending MTA tries the next MX host."""
+        self.ports = ports
         self.next = 0
         self.accepted: set[int] = set()  # got 250
         self.cut: set[int] = set()  # data sent, no reply: may or may not have been taken
         self.refused: set[int] = set()
 
     async def run(self, deadline: float) -> None:
-        await asyncio.gather(*(self._client(deadline) for _ in range(SESSIONS)))
+        await asyncio.gather(*(self._client(n, deadline) for n in range(SESSIONS)))
 
-    async def _client(self, deadline: float) -> None:
+    async def _client(self, session: int, deadline: float) -> None:
+        choice = session
         while self.next < MESSAGES and time.monotonic() < deadline:
             number = self.next
             self.next += 1
             while time.monotonic() < deadline:
-                outcome = await self._send(number)
+                outcome = await self._send(number, self.ports[choice % len(self.ports)])
                 if outcome == "retry":  # nothing of the message was sent: safe to try again
+                    choice += 1
                     await asyncio.sleep(0.05)
                     continue
                 {"accepted": self.accepted, "cut": self.cut, "refused": self.refused}[outcome].add(
@@ -96,12 +118,10 @@ class Load:
                 )
                 break
 
-    async def _send(self, number: int) -> str:
+    async def _send(self, number: int, port: int) -> str:
         data_sent = False
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection("127.0.0.1", self.port), 5
-            )
+            reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 5)
         except (OSError, TimeoutError):
             return "retry"
         try:
@@ -149,9 +169,10 @@ def wait_listening(port: int, timeout: float = 30) -> None:
     raise TimeoutError("gateway did not come back")
 
 
-def delivered(var: Path) -> Counter[int]:
+def delivered(mail: Path) -> Counter[int]:
+    """How many times each message of the load is in the magistrates' Maildir under `mail`."""
     counts: Counter[int] = Counter()
-    folder = var / "mail" / "magistrates"
+    folder = mail / "magistrates"
     for sub in ("new", "cur"):
         if (folder / sub).is_dir():
             for path in (folder / sub).iterdir():
@@ -161,9 +182,16 @@ def delivered(var: Path) -> Counter[int]:
     return counts
 
 
+def backend_settings() -> dict[str, str]:
+    """The journal of the run's backend (MAILROUTER_TEST_BACKEND), as MAILROUTER_* values."""
+    if BACKEND != "postgresql":
+        return {}
+    return {"JOURNAL_URL": fresh_journal_url(), "JOURNAL_CONNECTIONS": "8"}
+
+
 def test_sigkill_under_load_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> None:
     var, port = tmp_path / "var", free_port()
-    gateway = Gateway(var, port)
+    gateway = Gateway(var, port, **backend_settings())
     load = Load(port)
     gateway.start()
     wait_listening(port)
@@ -190,14 +218,14 @@ def test_sigkill_under_load_loses_nothing_and_duplicates_nothing(tmp_path: Path)
         kills = asyncio.run(chaos())
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            counts = delivered(var)
+            counts = delivered(var / "mail")
             if load.accepted <= set(counts):
                 break
             time.sleep(0.5)
     finally:
         gateway.stop()
 
-    counts = delivered(var)
+    counts = delivered(var / "mail")
     print(
         f"kills={kills} accepted={len(load.accepted)} cut={len(load.cut)} "
         f"delivered={len(counts)} cut_and_delivered={len(load.cut & set(counts))}"

@@ -19,13 +19,16 @@ import trustme
 from aiosmtpd.controller import Controller
 
 from conftest import FRONT_DOOR, SENDER, build_message
-from gateway_helpers import RunningGateway, free_port, gateway_settings, wait_for
+from gateway_helpers import RunningGateway, cli_config, free_port, gateway_settings, wait_for
 from mailrouter.config import DeliverySettings
+from mailrouter.deliver.base import Delivery
 from mailrouter.deliver.maildir import MaildirTransport
 from mailrouter.deliver.worker import DeliveryQueue, backoff
 from mailrouter.store.journal import JournalPool
 from mailrouter.store.spool import Spool
 from peers import Downstream
+
+pytestmark = pytest.mark.storage  # runs on PostgreSQL too (make test)
 
 MAILROUTER = str(Path(sys.executable).with_name("mailrouter"))
 
@@ -97,8 +100,7 @@ def test_permanent_refusal_parks_and_ops_can_retry(
     sink, port = downstream
     sink.answers = ["550 5.1.1 no such mailbox"]
     settings = relay_settings(tmp_path, port)
-    config = tmp_path / "mailrouter.toml"
-    config.write_text(f'var_dir = "{settings.var_dir}"\nnode = "test-node"\n')
+    config = cli_config(tmp_path / "mailrouter.toml", settings)
     with RunningGateway(settings) as gateway:
         message_id = accept(gateway)
         wait_for(lambda: gateway.state(message_id) == "parked")
@@ -129,8 +131,7 @@ def test_parked_after_too_long(tmp_path: Path, downstream: tuple[Downstream, int
 
 def test_queue_park_by_hand(tmp_path: Path) -> None:
     settings = relay_settings(tmp_path, free_port())  # a destination that is down
-    config = tmp_path / "mailrouter.toml"
-    config.write_text(f'var_dir = "{settings.var_dir}"\nnode = "test-node"\n')
+    config = cli_config(tmp_path / "mailrouter.toml", settings)
     with RunningGateway(settings) as gateway:
         message_id = accept(gateway)
         wait_for(lambda: "temporary" in outcomes(gateway, message_id))
@@ -222,3 +223,24 @@ def test_a_batch_with_mixed_fates(tmp_path: Path) -> None:
     delivered = list((tmp_path / "mail" / "magistrates" / "new").iterdir())
     assert sorted(p.name.split(".")[0] for p in delivered) == ["a", "b", "done"]
     assert not any((tmp_path / "spool" / "msg").iterdir())
+
+
+def test_a_message_another_node_delivered_is_not_delivered_again(tmp_path: Path) -> None:
+    """A claim taken over from a node that died: its copy (named after it) is found, in new/
+    or in cur/ once read, and this node does not write a second."""
+    node_a = MaildirTransport(tmp_path / "mail", "node-a")
+    node_b = MaildirTransport(tmp_path / "mail", "node-b")
+    first = Delivery("20261202101010000.00000000aa", "magistrates", None, SENDER, b"x", False)
+    second = first._replace(id="20261202101010000.00000000bb")
+    node_a.deliver_blocking(first)
+    node_a.deliver_blocking(second)
+    new = tmp_path / "mail" / "magistrates" / "new"
+    read = new / f"{second.id}.node-a"
+    read.rename(new.parent / "cur" / f"{read.name}:2,S")  # a reader has seen the second
+    for delivery in (first, second):
+        said = node_b.deliver_blocking(delivery._replace(maybe_delivered=True))
+        assert said == f"already in magistrates/ as {delivery.id}.node-a"
+    assert not list(new.glob("*.node-b")) and not list((new.parent / "cur").glob("*.node-b"))
+    # Without the flag (a first attempt), nothing is looked for.
+    node_b.deliver_blocking(first)
+    assert (new / f"{first.id}.node-b").exists()

@@ -15,7 +15,10 @@ from mailrouter.deliver.base import Delivery, TemporaryDeliveryError
 from mailrouter.deliver.imap_append import ImapAppendTransport
 from peers import Dovecot, dovecot_missing
 
-pytestmark = pytest.mark.skipif(dovecot_missing() is not None, reason=dovecot_missing() or "")
+pytestmark = [
+    pytest.mark.storage,
+    pytest.mark.skipif(dovecot_missing() is not None, reason=dovecot_missing() or ""),
+]
 
 
 def imap_settings(dovecot: Dovecot, tmp_path: Path) -> ImapSettings:

@@ -4,13 +4,11 @@ dropped connections and hung servers neither lose nor repeat anything."""
 
 from __future__ import annotations
 
-import contextlib
 import email
 import os
 import random
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -24,10 +22,20 @@ import pytest
 import trustme
 
 from conftest import FRONT_DOOR, SENDER, build_message
-from gateway_helpers import RunningGateway, delivered_files, gateway_settings, wait_for
+from gateway_helpers import (
+    RunningGateway,
+    delivered_files,
+    gateway_settings,
+    journal_rows,
+    wait_for,
+)
+from mailrouter.store.migrations import SchemaMismatch
 from peers import Dovecot, Downstream, dovecot_missing
 
-pytestmark = pytest.mark.skipif(dovecot_missing() is not None, reason=dovecot_missing() or "")
+pytestmark = [
+    pytest.mark.storage,
+    pytest.mark.skipif(dovecot_missing() is not None, reason=dovecot_missing() or ""),
+]
 
 MAILROUTER = str(Path(sys.executable).with_name("mailrouter"))
 BOUNCER = "b.solicitor@otherlaw.co.uk.cjsm.net"
@@ -170,7 +178,6 @@ def test_killed_and_restarted_nothing_repeated_nothing_skipped(
     config = tmp_path / "pull.toml"
     config.write_text(settings_toml(settings))
     log = (tmp_path / "pull.log").open("ab")
-    journal = settings.journal_path
     # Kill when the journal shows the run has taken so many messages: always mid-work,
     # however fast or slow this machine is.
     for threshold in sorted(random.Random(7).sample(range(5, total - 5), 5)):
@@ -178,7 +185,7 @@ def test_killed_and_restarted_nothing_repeated_nothing_skipped(
             [MAILROUTER, "pull", "--config", str(config)],
             stdout=log, stderr=log, start_new_session=True,
         )  # fmt: skip
-        assert wait_for(lambda t=threshold: taken(journal) >= t, timeout=60, every=0.01)
+        assert wait_for(lambda t=threshold: taken(settings) >= t, timeout=60, every=0.01)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(10)
     assert dovecot.folder_size("INBOX") > 0  # the last kill, too, left work to do
@@ -215,14 +222,13 @@ def notified(sink: Downstream) -> set[str]:
     }
 
 
-def taken(journal: Path) -> int:
-    if not journal.exists():
-        return 0
-    with contextlib.closing(sqlite3.connect(journal, timeout=5)) as db:
-        try:
-            return int(db.execute("SELECT COUNT(*) FROM pulled").fetchone()[0])
-        except sqlite3.OperationalError:
-            return 0  # not created yet
+def taken(settings: Any) -> int:
+    if settings.journal_url is None and not settings.journal_path.exists():
+        return 0  # not made yet
+    try:
+        return int(journal_rows(settings, "SELECT COUNT(*) FROM pulled")[0][0])
+    except SchemaMismatch:
+        return 0  # being made
 
 
 def settings_toml(settings: Any) -> str:
@@ -231,6 +237,7 @@ def settings_toml(settings: Any) -> str:
 var_dir = "{settings.var_dir}"
 rules_dir = "{settings.rules_dir}"
 node = "test-node"
+{f'journal_url = "{settings.journal_url}"' if settings.journal_url else ""}
 [log]
 level = "warning"
 [delivery]

@@ -7,11 +7,14 @@ from __future__ import annotations
 import urllib.request
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import FRONT_DOOR, SENDER, build_message
 from gateway_helpers import RunningGateway, free_port, gateway_settings, wait_for
 from mailrouter.deliver.process import DeliveryProcess
+
+pytestmark = pytest.mark.storage  # runs on PostgreSQL too (make test)
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -21,6 +21,8 @@ from mailrouter.rules.ruleset import Ruleset
 from mailrouter.store.journal import NOTICE_LIMITED, NOTICE_QUEUED, NOTICE_SENT, Journal
 from peers import Downstream, smtp_server
 
+pytestmark = pytest.mark.storage  # runs on PostgreSQL too (make test)
+
 US = build.Sender(FRONT_DOOR, "CPS defence mail gateway", "gateway.test")
 ORIGIN = build.Origin("20261123100000000.00000000aa", "<test@smithlaw.co.uk>", NOW.timestamp())
 # A Subject whose encoded word decodes to a line break and a Bcc header.

@@ -20,6 +20,7 @@ import pytest
 from conftest import FRONT_DOOR, RULES_DIR, SENDER, build_message, copy_rules
 from gateway_helpers import (
     RunningGateway,
+    cli_config,
     delivered_files,
     free_port,
     gateway_settings,
@@ -32,6 +33,8 @@ from mailrouter.store.lock import DataDirInUse
 from mailrouter.store.retention import Retention
 from peers import Downstream
 from test_rules_audit import TRY_CCU
+
+pytestmark = pytest.mark.storage  # runs on PostgreSQL too (make test)
 
 MAILROUTER = str(Path(sys.executable).with_name("mailrouter"))
 
@@ -198,8 +201,7 @@ def test_requeue_after_a_mailbox_fix_delivers_to_the_new_address(
         delivery={"transport": "smtp", "smtp": {"host": "127.0.0.1", "port": port,
                                                 "starttls": "off"}},
     )  # fmt: skip
-    config = tmp_path / "mailrouter.toml"
-    config.write_text(f'var_dir = "{settings.var_dir}"\nrules_dir = "{rules}"\n')
+    config = cli_config(tmp_path / "mailrouter.toml", settings, rules_dir=str(rules))
     sink.answers = ["550 5.1.1 no such mailbox", "550 5.1.1 no such mailbox"]
     with RunningGateway(settings) as gateway:
         first, second = _accept(gateway), _accept(gateway)
@@ -230,8 +232,7 @@ def test_delete_cat_and_filters(tmp_path: Path, downstream: tuple[Downstream, in
         delivery={"transport": "smtp", "smtp": {"host": "127.0.0.1", "port": port,
                                                 "starttls": "off"}},
     )  # fmt: skip
-    config = tmp_path / "mailrouter.toml"
-    config.write_text(f'var_dir = "{settings.var_dir}"\n')
+    config = cli_config(tmp_path / "mailrouter.toml", settings)
     sink.answers = ["550 5.1.1 no such mailbox"] * 2
     with RunningGateway(settings) as gateway:
         mags = _accept(gateway)
@@ -276,13 +277,12 @@ def _send_samples(gateway: RunningGateway) -> int:
 
 
 def test_replay_shows_what_a_rule_change_would_do_to_real_traffic(tmp_path: Path) -> None:
-    var = tmp_path / "var"
-    config = tmp_path / "mailrouter.toml"
-    config.write_text(f'var_dir = "{var}"\n')
-    with RunningGateway(gateway_settings(var)) as gateway:
+    settings = gateway_settings(tmp_path / "var")
+    config = cli_config(tmp_path / "mailrouter.toml", settings)
+    with RunningGateway(settings) as gateway:
         decided = _send_samples(gateway)
         wait_for(lambda: not gateway.gateway.spool.ids(), timeout=30)  # type: ignore[union-attr]
-    retained = sorted(p for p in (var / "retained").rglob("*") if p.is_file())
+    retained = sorted(p for p in (settings.var_dir / "retained").rglob("*") if p.is_file())
     assert decided >= 10 and len(retained) == decided
     assert all(p.stat().st_mode & 0o777 == 0o600 for p in retained)
     assert all(p.parent.stat().st_mode & 0o777 == 0o700 for p in retained)
@@ -368,10 +368,9 @@ def test_trace_finds_messages_and_refusals_by_what_ops_know(tmp_path: Path, tmp_
     rules = tmp_rules(
         {"rules.yaml": ("  - name: crown-court\n", TRY_CCU + "\n  - name: crown-court\n")}
     )
-    var = tmp_path / "var"
-    config = tmp_path / "mailrouter.toml"
-    config.write_text(f'var_dir = "{var}"\n')
-    with RunningGateway(gateway_settings(var, rules_dir=rules.directory)) as gateway:
+    settings = gateway_settings(tmp_path / "var", rules_dir=rules.directory)
+    config = cli_config(tmp_path / "mailrouter.toml", settings)
+    with RunningGateway(settings) as gateway:
         walsall = _accept(gateway)
         crown = _accept(gateway, "URN 20AB1234522 - Birmingham Crown Court - R v JONES")
         with gateway.smtp() as client:  # a stranger, refused at RCPT: journalled too

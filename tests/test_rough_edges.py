@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from structlog.testing import capture_logs
 
 from conftest import (
@@ -27,6 +28,8 @@ from mailrouter.deliver.compose import compose
 from mailrouter.ingest.records import spool_meta
 from mailrouter.notices import bounce_lines, bounce_paragraphs
 from mailrouter.rules.ruleset import Ruleset
+
+pytestmark = pytest.mark.storage  # runs on PostgreSQL too (make test)
 
 MAILROUTER = str(Path(sys.executable).with_name("mailrouter"))
 SAMPLES = RULES_DIR / "samples"

@@ -13,6 +13,8 @@ from gateway_helpers import RunningGateway, gateway_settings
 from mailrouter.model import Action
 from mailrouter.rules.ruleset import Ruleset, RulesInvalid
 
+pytestmark = pytest.mark.storage  # runs on PostgreSQL too (make test)
+
 ANCHOR = "  - name: crown-court\n"
 
 

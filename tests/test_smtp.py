@@ -8,11 +8,14 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from conftest import CORPUS, FRONT_DOOR, SENDER, STANDARD_BODY, build_message
 from gateway_helpers import RunningGateway, delivered_files, gateway_settings, wait_for
 from mailrouter.deliver.process import DeliveryProcess
+
+pytestmark = pytest.mark.storage  # runs on PostgreSQL too (make test)
 
 
 @pytest.fixture(params=["child process", "in process"])
@@ -204,10 +207,15 @@ def test_protocol_errors_carry_enhanced_codes(gateway: RunningGateway) -> None:
 
 
 def test_internal_fault_is_451_not_500(tmp_path: Path) -> None:
-    with RunningGateway(gateway_settings(tmp_path / "var")) as gateway:
-        spool_dir = gateway.gateway.spool.msg  # type: ignore[union-attr]
-        spool_dir.rename(spool_dir.with_name("moved"))
-        spool_dir.write_text("not a directory")  # the spool can no longer take files
+    settings = gateway_settings(tmp_path / "var")
+    with RunningGateway(settings) as gateway:
+        if settings.journal_url is not None:  # the database refuses the message
+            with psycopg.connect(settings.journal_url, autocommit=True) as db:
+                db.execute("ALTER TABLE spool RENAME TO spool_gone")
+        else:
+            spool_dir = gateway.gateway.spool.msg  # type: ignore[union-attr]
+            spool_dir.rename(spool_dir.with_name("moved"))
+            spool_dir.write_text("not a directory")  # the spool can no longer take files
         code, text = send(gateway, build_message())
         assert (code, text) == (451, b"4.3.0 Temporary failure on our side, please try again later")
 

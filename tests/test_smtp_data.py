@@ -25,6 +25,8 @@ from mailrouter.ingest.admission import Admission
 from mailrouter.ingest.data import has_long_line
 from mailrouter.ingest.protocol import GatewaySMTP
 
+pytestmark = pytest.mark.storage  # runs on PostgreSQL too (make test)
+
 SIZE_LIMIT = 200_000
 LINE_LIMIT = 65_536
 

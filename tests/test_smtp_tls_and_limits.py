@@ -21,6 +21,8 @@ from conftest import FRONT_DOOR, SENDER, STANDARD_BODY, build_message
 from gateway_helpers import RunningGateway, delivered_files, gateway_settings, is_root, wait_for
 from mailrouter.ingest.handler import GatewayHandler
 
+pytestmark = pytest.mark.storage  # runs on PostgreSQL too (make test)
+
 
 @pytest.fixture(scope="module")
 def ca() -> trustme.CA:

@@ -20,7 +20,10 @@ from mailrouter.policy.urgency import is_working_day
 CHROMIUM = shutil.which("chromium")
 ARTEFACTS = Path(os.environ.get("MAILROUTER_TEST_ARTEFACTS", ROOT / "tests" / "artefacts"))
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium (make test installs it)")
+pytestmark = [
+    pytest.mark.storage,
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium (make test installs it)"),
+]
 
 
 def _next_working_day() -> dt.date:

@@ -25,24 +25,29 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailrouter import control, corpus, gateway, logs, queue_ops, replay
-from mailrouter.config import ConfigInvalid, load_settings
+from mailrouter.config import ConfigInvalid, Settings, load_settings
 from mailrouter.decide import decide
 from mailrouter.dnskeys import lookup_keys
 from mailrouter.model import Action, Decision, Envelope
 from mailrouter.notices import bounce_lines, reject_text
 from mailrouter.parse import urn as urns
 from mailrouter.parse.mime import read_message
-from mailrouter.paths import default_rules_dir
+from mailrouter.paths import default_rules_dir, private_dir
 from mailrouter.policy.addresses import mailbox_from_header
 from mailrouter.policy.auth import dkim_key_names, peer_is_trusted
 from mailrouter.rules import samples
 from mailrouter.rules.reload import ReloadOutcome
 from mailrouter.rules.ruleset import Ruleset, RulesInvalid, load_ruleset
+from mailrouter.store import migrations
+from mailrouter.store.database import DatabaseError, PgConnection, connect_sqlite
+from mailrouter.store.db_spool import DatabaseSpool
 from mailrouter.store.journal import PARKED, STATES, Journal, TraceQuery
 from mailrouter.store.lock import DataDirInUse
+from mailrouter.store.migrations import SchemaMismatch
 from mailrouter.store.retention import Retention
 from mailrouter.store.spool import Spool
 
@@ -65,6 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
+    except SchemaMismatch as exc:
+        print(f"mailrouter: {exc}", file=sys.stderr)
+        return 1
+    except DatabaseError as exc:
+        print(f"mailrouter: the journal's database: {str(exc).strip()}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         return 0
 
@@ -90,7 +101,17 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the SMTP gateway")
     serve.add_argument("--config", type=Path, help="TOML configuration (default: built-in)")
+    serve.add_argument("--workers", type=int, metavar="N", help="acceptor processes (smtp.workers)")
     serve.set_defaults(handler=_serve)
+
+    db = commands.add_parser("db", help="the journal's schema (PostgreSQL or SQLite)")
+    db_commands = db.add_subparsers(metavar="ACTION", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="apply the schema steps the journal lacks")
+    upgrade.add_argument("--config", type=Path, help="TOML configuration (journal_url)")
+    upgrade.set_defaults(handler=_db_upgrade)
+    db_status = db_commands.add_parser("status", help="the journal's schema version")
+    db_status.add_argument("--config", type=Path, help="TOML configuration (journal_url)")
+    db_status.set_defaults(handler=_db_status)
 
     pull = commands.add_parser(
         "pull", help="route the mail of an IMAP mailbox (IMAP pull mode, no SMTP listener)"
@@ -338,6 +359,47 @@ def _serve(args: argparse.Namespace) -> int:
     return _run(args, listen=True)
 
 
+def _db_upgrade(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    db = _schema_connection(settings)
+    try:
+        before = migrations.version(db)
+        applied = migrations.upgrade(db)
+        for step in applied:
+            print(f"applied {step.version}: {step.description}")
+        print(f"schema at version {migrations.version(db)} (was {before})")
+    finally:
+        db.close()
+    return 0
+
+
+def _db_status(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    if settings.journal_url is None and not settings.journal_path.exists():
+        print(f"no journal at {settings.journal_path} (made when the gateway first starts)")
+        return 1
+    db = _schema_connection(settings)
+    try:
+        found = migrations.version(db)
+    finally:
+        db.close()
+    if found == migrations.LATEST:
+        state = "up to date"
+    elif found < migrations.LATEST:
+        state = "behind: run `mailrouter db upgrade`"
+    else:
+        state = "ahead of this mailrouter"
+    print(f"schema at version {found}, this mailrouter writes {migrations.LATEST}: {state}")
+    return 0 if found == migrations.LATEST else 1
+
+
+def _schema_connection(settings: Settings) -> Any:
+    if settings.journal_url is not None:
+        return PgConnection(settings.journal_url)
+    private_dir(settings.journal_path.parent)
+    return connect_sqlite(settings.journal_path, 10.0)
+
+
 def _pull(args: argparse.Namespace) -> int:
     return _run(args, listen=False)
 
@@ -347,6 +409,10 @@ def _run(args: argparse.Namespace, *, listen: bool) -> int:
     # own and nobody else's, as Postfix's queue is.
     os.umask(0o077)
     settings = load_settings(args.config)
+    if getattr(args, "workers", None) is not None:
+        settings = settings.model_copy(
+            update={"smtp": settings.smtp.model_copy(update={"workers": args.workers})}
+        )
     logs.configure(settings.log.level, settings.log.format)
     if not listen and not settings.pull.username:
         print("mailrouter: pull needs [pull] host, username and password", file=sys.stderr)
@@ -465,9 +531,17 @@ def _london(at: float) -> str:
 
 def _journal(args: argparse.Namespace) -> Journal:
     settings = load_settings(args.config)
-    if not settings.journal_path.exists():
+    if settings.journal_url is None and not settings.journal_path.exists():
         raise SystemExit(f"mailrouter: no journal at {settings.journal_path}")
-    return Journal(settings.journal_path, settings.node)
+    return Journal(settings.journal_target, settings.node)
+
+
+def _spool(settings: Settings, journal: Journal | None = None) -> Spool | DatabaseSpool:
+    """The spool the settings name, for one command (its journal connection, if it has one)."""
+    if settings.journal_url is None:
+        return Spool(settings.spool_dir)
+    connection = journal or Journal(settings.journal_target, settings.node)
+    return DatabaseSpool(lambda: connection, settings.spool_dir)
 
 
 def _queue_list(args: argparse.Namespace) -> int:
@@ -530,7 +604,7 @@ def _queue_requeue(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     journal = _journal(args)
     ruleset = load_ruleset(settings.rules_dir)
-    spool = Spool(settings.spool_dir)
+    spool = _spool(settings, journal)
     status = 0
     for message_id in _selected(args, journal):
         line = queue_ops.requeue(journal, spool, ruleset, message_id)
@@ -542,7 +616,7 @@ def _queue_requeue(args: argparse.Namespace) -> int:
 def _queue_delete(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     journal = _journal(args)
-    spool = Spool(settings.spool_dir)
+    spool = _spool(settings, journal)
     status = 0
     for message_id in args.ids:
         line = queue_ops.delete(journal, spool, message_id, args.reason)
@@ -552,7 +626,7 @@ def _queue_delete(args: argparse.Namespace) -> int:
 
 
 def _queue_cat(args: argparse.Namespace) -> int:
-    spool = Spool(load_settings(args.config).spool_dir)
+    spool = _spool(load_settings(args.config))
     try:
         meta, raw = queue_ops.show(spool, args.id)
     except FileNotFoundError:

@@ -13,7 +13,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from mailrouter.paths import default_rules_dir
@@ -51,6 +58,9 @@ class SmtpSettings(Section):
     )
     inline_decide_bytes: int = Field(
         default=64 * 1024, ge=0, description="larger messages are decided off the event loop"
+    )
+    workers: int = Field(
+        default=1, ge=1, le=64, description="acceptor processes sharing the port (SO_REUSEPORT)"
     )
 
     @model_validator(mode="after")
@@ -162,6 +172,12 @@ class DeliverySettings(Section):
     retry_max_seconds: float = Field(default=1800.0, gt=0)
     park_after_hours: float = Field(default=72.0, gt=0)
     scan_seconds: float = Field(default=5.0, gt=0, description="how often due retries are sought")
+    lease_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="a delivery claimed by a worker or node that stops answering is taken over "
+        "after this long; longer than any one attempt may take",
+    )
     maildir: MaildirSettings = MaildirSettings()
     smtp: SmtpRelaySettings = SmtpRelaySettings()
     imap: ImapSettings = ImapSettings()
@@ -223,6 +239,14 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     rules_dir: Path = Field(default_factory=default_rules_dir)
     node: str = Field(default_factory=socket.gethostname, description="this gateway's name")
+    journal_url: str | None = Field(
+        default=None,
+        description="postgresql://… puts the journal and the spool in PostgreSQL, shared by "
+        "several nodes; default: SQLite and spool files under var_dir",
+    )
+    journal_connections: int = Field(
+        default=16, ge=2, le=200, description="PostgreSQL connections of each process's pool"
+    )
     smtp: SmtpSettings = SmtpSettings()
     delivery: DeliverySettings = DeliverySettings()
     notices: NoticeSettings = NoticeSettings()
@@ -240,6 +264,18 @@ class Settings(BaseSettings):
     @property
     def journal_path(self) -> Path:
         return self.var_dir / "journal.sqlite3"
+
+    @property
+    def journal_target(self) -> str | Path:
+        """Where the journal is: a PostgreSQL URL, or the SQLite file under var_dir."""
+        return self.journal_url or self.journal_path
+
+    @field_validator("journal_url")
+    @classmethod
+    def _postgresql_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL (leave it out for SQLite)")
+        return value
 
     @property
     def outbox_dir(self) -> Path:

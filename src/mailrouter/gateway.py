@@ -16,8 +16,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import gc
+import os
 import signal
-import sqlite3
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +37,7 @@ from mailrouter.ingest.admission import Admission
 from mailrouter.ingest.handler import GatewayHandler, StorageFull, is_storage_error
 from mailrouter.ingest.imap_pull import ImapPuller
 from mailrouter.ingest.protocol import GatewaySMTP
+from mailrouter.ingest.workers import Acceptors, ToParent
 from mailrouter.metrics import CONTENT_TYPE as METRICS_TYPE
 from mailrouter.metrics import GatewayMetrics
 from mailrouter.model import Envelope
@@ -46,7 +47,8 @@ from mailrouter.rules import reload
 from mailrouter.rules.reload import ReloadOutcome
 from mailrouter.rules.ruleset import Ruleset, load_ruleset
 from mailrouter.rules.samples import run_samples
-from mailrouter.store.journal import JournalPool
+from mailrouter.store.database import DatabaseError
+from mailrouter.store.db_spool import open_journal, open_spool
 from mailrouter.store.lock import DataDirLock
 from mailrouter.store.retention import Retention
 from mailrouter.store.spool import Spool
@@ -73,24 +75,34 @@ class RecentUrns:
 
 class Gateway:
     def __init__(
-        self, settings: Settings, *, listen: bool = True, pull: bool | None = None
+        self,
+        settings: Settings,
+        *,
+        listen: bool = True,
+        pull: bool | None = None,
+        acceptor: bool = False,
     ) -> None:
         """`listen`: accept SMTP; `pull`: watch the IMAP mailbox of settings.pull (default:
-        as settings.pull.enabled says)."""
+        as settings.pull.enabled says); `acceptor`: one of the extra processes of
+        `smtp.workers` (ingest/workers.py), which only listens and spools."""
         self.settings = settings
         self.listen = listen
-        self.pulling = settings.pull.enabled if pull is None else pull
+        self.acceptor = acceptor
+        self.pulling = (settings.pull.enabled if pull is None else pull) and not acceptor
         self.ruleset: Ruleset = load_ruleset(settings.rules_dir)
-        self.spool = Spool(settings.spool_dir)
+        self.journal = open_journal(settings, threads=32)
+        self.spool = open_spool(settings, self.journal)
         self.outbox = Spool(settings.outbox_dir)
-        self.journal = JournalPool(settings.journal_path, settings.node)
         self.notifier = Notifier(settings, self.journal, self.spool, self.outbox, self._rules)
         self.recent = RecentUrns(self.ruleset.settings.resubmission_window_days)
         self.decide_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="decide")
         self.transports: dict[str, Transport] = {}
-        self.queue: DeliveryQueue | DeliveryProcess
+        self.queue: DeliveryQueue | DeliveryProcess | ToParent
         self.notice_sender: NoticeSender | None = None
-        if settings.delivery.separate_process:
+        self.acceptors: Acceptors | None = None
+        if acceptor:
+            self.queue = ToParent()  # the gateway that started us hands the ids to delivery
+        elif settings.delivery.separate_process:
             self.queue = DeliveryProcess(settings)  # the child sends the notices too
         else:
             self.transports = open_transports(settings, self.ruleset.routes)
@@ -115,9 +127,12 @@ class Gateway:
         self.retention = Retention(settings.retained_dir, settings.retention.days)
         self._purger: asyncio.Task[None] | None = None
         # One gateway per var_dir: taken last here (nothing above writes mail or the journal,
-        # so a failure above leaves no lock held), and before start() does either.
-        self.lock = DataDirLock(settings.var_dir)
-        self.lock.acquire()
+        # so a failure above leaves no lock held), and before start() does either. An
+        # acceptor works under the lock of the gateway that started it.
+        self.lock: DataDirLock | None = None
+        if not acceptor:
+            self.lock = DataDirLock(settings.var_dir)
+            self.lock.acquire()
         self.control = ControlServer(self, settings.var_dir / SOCKET_NAME)
         self.metrics = GatewayMetrics(settings.spool_dir, lambda: self.limit.active)
         self.metrics.running(self.ruleset.fingerprint)
@@ -137,6 +152,8 @@ class Gateway:
         self.recent = RecentUrns(
             self.ruleset.settings.resubmission_window_days, await self.journal("recent_urns", since)
         )
+        if self.acceptor:
+            return await self._start_acceptor()
         await self.recover()
         self._warm_up()
         if isinstance(self.queue, DeliveryProcess):
@@ -157,6 +174,8 @@ class Gateway:
         self._sample_check()
         if self.listen:
             await self._listen()
+            if self.settings.smtp.workers > 1:
+                await self._start_acceptors()
         # Everything loaded so far lives as long as the process: keep the collector off it.
         gc.freeze()
         log.info(
@@ -166,7 +185,7 @@ class Gateway:
             rules=str(self.settings.rules_dir),
             rules_version=self.ruleset.fingerprint,
             spool=str(self.settings.spool_dir),
-            journal=str(self.settings.journal_path),
+            journal=_shown(self.settings.journal_target),
             delivery={
                 route: self.settings.delivery.transport_for(route) for route in self.ruleset.routes
             },
@@ -176,7 +195,24 @@ class Gateway:
             else None,
             tls=self.settings.smtp.tls_cert is not None,
             http=f"{self.settings.http.host}:{self.http.port}" if self.http.port else None,
+            workers=self.settings.smtp.workers,
         )
+
+    async def _start_acceptors(self) -> None:
+        """The other `smtp.workers - 1` processes, on the port this one bound."""
+        smtp = self.settings.smtp.model_copy(update={"port": self.port})
+        settings = self.settings.model_copy(update={"smtp": smtp})
+        self.acceptors = Acceptors(settings, self.settings.smtp.workers - 1, self.queue.submit)
+        await self.acceptors.start()
+
+    async def _start_acceptor(self) -> None:
+        """An acceptor: rules, journal and spool as the gateway has them; it listens, and the
+        rest (delivery, control, HTTP, retention, watching the rules) is the gateway's."""
+        self._warm_up()
+        await self._listen()
+        gc.freeze()
+        log.info("acceptor_listening", port=self.port, pid=os.getpid(),
+                 rules_version=self.ruleset.fingerprint)  # fmt: skip
 
     def _count_reply(self, code: str) -> None:
         self.metrics.replies.labels(code=code).inc()
@@ -205,7 +241,9 @@ class Gateway:
                 on_reply=self._count_reply,
             )
 
-        self.server = await asyncio.get_running_loop().create_server(session, smtp.host, smtp.port)
+        self.server = await asyncio.get_running_loop().create_server(
+            session, smtp.host, smtp.port, reuse_port=smtp.workers > 1 or None
+        )
 
     def _sample_check(self) -> None:
         """The rules' samples at start-up: a failure is logged loudly, but the gateway starts
@@ -263,6 +301,8 @@ class Gateway:
         if self.server is not None:
             self.server.close()  # no new connections
             self.limit.close_all()  # 421 to each session, once a message under way is done
+            if self.acceptors is not None:
+                await self.acceptors.stop(grace)  # theirs likewise, while ids still reach delivery
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.limit.idle.wait(), grace)
         await self.queue.stop(grace)
@@ -273,7 +313,8 @@ class Gateway:
         await self.journal.close()
         self.spool.close()
         self.outbox.close()
-        self.lock.release()
+        if self.lock is not None:
+            self.lock.release()
         self.decide_pool.shutdown(wait=False)
         log.info("stopped")
 
@@ -288,6 +329,8 @@ class Gateway:
             self.ruleset = rules  # one assignment: a session sees the old or the new, whole
             self.recent.window_days = rules.settings.resubmission_window_days
             log.info("rules_reloaded", rules_version=rules.fingerprint)
+            if self.acceptors is not None:
+                self.acceptors.signal(signal.SIGHUP)  # each loads and checks the same files
         else:
             log.error("rules_reload_refused", rules_version=outcome.running,
                       candidate=outcome.version, problems=list(outcome.problems))  # fmt: skip
@@ -326,7 +369,11 @@ class Gateway:
         """Write the spool file (blocking: call it in a thread), and retain the message."""
         self.spool.write(message_id, meta, raw)
         try:
-            self.retention.link(self.spool.path(message_id), message_id, meta["received_at"])
+            path = self.spool.path(message_id)
+            if path is not None:
+                self.retention.link(path, message_id, meta["received_at"])
+            else:
+                self.retention.keep(message_id, meta, raw)
         except OSError as exc:  # retention is a record, never a reason to refuse mail
             log.warning("retention_failed", id=message_id, error=str(exc))
 
@@ -357,7 +404,7 @@ class Gateway:
                 removed = await asyncio.to_thread(self.retention.purge)
                 before = time.time() - self.settings.trace.refusals_days * 86400
                 forgotten = await self.journal("prune_refusals", before)
-            except (OSError, sqlite3.Error) as exc:
+            except (OSError, *DatabaseError) as exc:
                 log.warning("retention_purge_failed", error=str(exc))
             else:
                 if removed or forgotten:
@@ -385,6 +432,14 @@ def _snapshot(directory: Path) -> tuple[tuple[str, int, int], ...]:
                 stat = path.stat()
                 found.append((str(path), stat.st_size, stat.st_mtime_ns))
     return tuple(found)
+
+
+def _shown(target: str | Path) -> str:
+    """Where the journal is, without a password a URL may carry."""
+    if isinstance(target, Path):
+        return str(target)
+    scheme, _, rest = target.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"
 
 
 def _address(sockname: Any) -> str:

@@ -29,6 +29,8 @@ from conftest import SENDER, STANDARD_BODY, KeyPair, build_message, copy_rules
 from gateway_helpers import RunningGateway, delivered_files, gateway_settings, wait_for
 from wire import Wire, canary, deliver
 
+pytestmark = pytest.mark.storage  # runs on PostgreSQL too (make test)
+
 RELAY, OUTSIDER = "127.0.0.2", "127.0.0.3"
 DOMAIN = SENDER.rpartition("@")[2]
 VOUCHED = f"Authentication-Results: mx.cps.test; dmarc=pass header.from={DOMAIN}"

@@ -16,6 +16,8 @@ from mailrouter.policy.auth import dkim_key_names
 from mailrouter.rules.ruleset import Ruleset
 from wire import Wire
 
+pytestmark = pytest.mark.storage  # runs on PostgreSQL too (make test)
+
 UNTRUSTED = "203.0.113.7"
 DOMAIN = SENDER.rpartition("@")[2]
 AUTHSERV = "mx.cps.test"

@@ -23,6 +23,8 @@ from mailrouter.model import Action, Envelope
 from mailrouter.rules.ruleset import Ruleset
 from wire import Wire, canary
 
+pytestmark = pytest.mark.storage  # runs on PostgreSQL too (make test)
+
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:

@@ -4,18 +4,20 @@ after it in the folder are routed all the same."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gateway_helpers import delivered_files, wait_for
+from gateway_helpers import delivered_files, journal_rows, wait_for
 from mailrouter.ingest import imap_pull
 from peers import Dovecot, Downstream, dovecot_missing
 from test_imap_pull import append, folder_subjects, message, pull_settings, pulling
 
-pytestmark = pytest.mark.skipif(dovecot_missing() is not None, reason=dovecot_missing() or "")
+pytestmark = [
+    pytest.mark.storage,
+    pytest.mark.skipif(dovecot_missing() is not None, reason=dovecot_missing() or ""),
+]
 
 STRANGER = "someone@example.com"
 
@@ -61,7 +63,7 @@ def test_a_message_that_cannot_be_handled_is_filed_and_the_rest_go_on(
         assert len(folder_subjects(dovecot, "Routed")) == 2
         assert len(wait_for(lambda: delivered_files(gateway.maildir("magistrates")))) == 2
         assert gateway.gateway.puller.failed == 1  # type: ignore[union-attr]
-    with sqlite3.connect(settings.journal_path) as db:
-        rows = db.execute("SELECT action, reasons FROM messages WHERE rule = 'failed'")
-        ((action, reasons),) = rows.fetchall()
+    ((action, reasons),) = journal_rows(
+        settings, "SELECT action, reasons FROM messages WHERE rule = 'failed'"
+    )
     assert action == "hold" and "UnicodeError" in reasons and "MILLS" not in reasons

@@ -16,6 +16,8 @@ from mailrouter.deliver.compose import compose
 from mailrouter.logs import escape_controls
 from wire import Wire, canary, deliver
 
+pytestmark = pytest.mark.storage  # runs on PostgreSQL too (make test)
+
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:

@@ -2,10 +2,11 @@
 
 The file is written to tmp/, fsynced, renamed into new/ and the directory fsynced, as the
 Maildir convention and "never lose mail" both ask (deliveries finishing together share one
-directory fsync, as in the spool). Its name is fixed by the gateway id, so a
-repeated attempt finds the earlier copy (in new/, or in cur/ once a reader has seen it) and
-does not deliver twice. `deliver_blocking` is for callers already on a worker thread (the
-delivery queue runs a whole attempt there); `deliver` runs it in a thread.
+directory fsync, as in the spool). Its name is the gateway id and the node's name, so a
+repeated attempt, by this node or by another that took the message over, finds the earlier
+copy (in new/, or in cur/ once a reader has seen it) and does not deliver twice.
+`deliver_blocking` is for callers already on a worker thread (the delivery queue runs a whole
+attempt there); `deliver` runs it in a thread.
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ class MaildirTransport:
         base = str(folder)
         try:
             new = self._new_directory(folder)
-            # A file of this name in new/ is simply replaced by the rename below (the same
-            # message, once); only a copy a reader has moved to cur/ needs looking for.
-            if delivery.maybe_delivered and self._already_there(folder, name):
-                return f"already in {folder.name}/ as {name}"
+            # A repeated attempt looks for the copy an earlier one may have left: by any node
+            # (its name ends in that node's name), in new/ or, once read, in cur/.
+            if delivery.maybe_delivered:
+                earlier = self._already_there(folder, delivery.id)
+                if earlier is not None:
+                    return f"already in {folder.name}/ as {earlier}"
             temporary = os.path.join(base, "tmp", name)
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
@@ -95,9 +98,13 @@ class MaildirTransport:
             sync.close()
 
     @staticmethod
-    def _already_there(folder: Path, name: str) -> bool:
-        if (folder / "new" / name).exists():
-            return True
-        # A reader moves new/NAME to cur/NAME:2,FLAGS.
-        with os.scandir(folder / "cur") as entries:
-            return any(entry.name.split(":", 1)[0] == name for entry in entries)
+    def _already_there(folder: Path, message_id: str) -> str | None:
+        """The name of a copy of the message in new/ or cur/ (a reader moves new/NAME to
+        cur/NAME:2,FLAGS), delivered by whichever node; None if there is none."""
+        prefix = f"{message_id}."
+        for sub in ("new", "cur"):
+            with os.scandir(folder / sub) as entries:
+                for entry in entries:
+                    if entry.name.startswith(prefix):
+                        return entry.name.split(":", 1)[0]
+        return None

@@ -34,7 +34,7 @@ from mailrouter.deliver.worker import DeliveryQueue
 from mailrouter.notify.outbox import NoticeSender, Notifier, failure_notices
 from mailrouter.paths import private_dir
 from mailrouter.rules.ruleset import load_ruleset
-from mailrouter.store.journal import JournalPool
+from mailrouter.store.db_spool import open_journal, open_spool
 from mailrouter.store.spool import Spool
 
 log = logs.get("mailrouter.deliver")
@@ -123,8 +123,8 @@ async def _child(settings: Settings, commands: asyncio.StreamReader) -> None:
     lock = await asyncio.to_thread(_exclusive_lock, settings.var_dir / "delivery.lock")
     try:
         ruleset = load_ruleset(settings.rules_dir)
-        spool = Spool(settings.spool_dir)
-        journal = JournalPool(settings.journal_path, settings.node, threads=8)
+        journal = open_journal(settings, threads=8)
+        spool = open_spool(settings, journal)
         await journal.open()
         transports = open_transports(settings, ruleset.routes)
         outbox = Spool(settings.outbox_dir)

@@ -25,7 +25,6 @@ import contextlib
 import functools
 import json
 import os
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,90 +33,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mailrouter.paths import private_dir
+from mailrouter.store import migrations
+from mailrouter.store.database import POSTGRESQL, PgConnection, connect_sqlite, is_postgresql
 
 T = TypeVar("T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    id TEXT PRIMARY KEY,
-    received_at REAL NOT NULL,
-    node TEXT NOT NULL,
-    peer TEXT,
-    sender_domain TEXT,
-    message_id TEXT,
-    urn TEXT,
-    court TEXT,
-    route TEXT,
-    mailbox TEXT,
-    action TEXT NOT NULL,
-    rule TEXT,
-    reasons TEXT,
-    tags TEXT,
-    audit TEXT,
-    size INTEGER,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL,
-    maybe_delivered INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    delivered_at REAL
-);
-CREATE INDEX IF NOT EXISTS messages_urn ON messages (urn, received_at);
-CREATE INDEX IF NOT EXISTS messages_due ON messages (state, next_attempt_at);
-CREATE TABLE IF NOT EXISTS attempts (
-    message_id TEXT NOT NULL,
-    at REAL NOT NULL,
-    node TEXT NOT NULL,
-    transport TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    detail TEXT
-);
-CREATE INDEX IF NOT EXISTS attempts_message ON attempts (message_id, at);
-CREATE TABLE IF NOT EXISTS pulled (
-    source TEXT NOT NULL,
-    uidvalidity INTEGER NOT NULL,
-    uid INTEGER NOT NULL,
-    id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    target TEXT,
-    at REAL NOT NULL,
-    PRIMARY KEY (source, uidvalidity, uid)
-);
-CREATE INDEX IF NOT EXISTS pulled_state ON pulled (source, uidvalidity, state);
-CREATE TABLE IF NOT EXISTS notices (
-    message_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    state TEXT NOT NULL,
-    done_at REAL,
-    detail TEXT,
-    PRIMARY KEY (message_id, kind)
-);
-CREATE INDEX IF NOT EXISTS notices_recipient ON notices (recipient, created_at);
-CREATE TABLE IF NOT EXISTS refusals (
-    at REAL NOT NULL,
-    node TEXT NOT NULL,
-    peer TEXT,
-    stage TEXT NOT NULL,
-    sender_domain TEXT,
-    sender TEXT,
-    recipient_domain TEXT,
-    reason TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS refusals_at ON refusals (at);
-CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY, at REAL NOT NULL, node TEXT);
-CREATE INDEX IF NOT EXISTS messages_received ON messages (received_at);
-"""
-
-# name -> type, in the order they were added
-_ADDED_COLUMNS = {
-    "audit": "TEXT",
-    "sender": "TEXT",
-    "rules_version": "TEXT",
-    "hearing_date": "TEXT",
-    "missing": "TEXT",
-}
 # What a new decision changes in a message's row (queue requeue).
 _REDECIDED = ("urn", "court", "route", "mailbox", "action", "rule", "reasons", "tags", "audit",
               "rules_version", "hearing_date", "missing")  # fmt: skip
@@ -179,32 +99,43 @@ class TraceQuery:
 
 
 class Journal:
-    def __init__(self, path: Path, node: str, *, timeout: float = 10.0) -> None:
+    """One connection to the journal: `target` is the SQLite file, or a PostgreSQL URL."""
+
+    def __init__(
+        self,
+        target: Path | str,
+        node: str,
+        *,
+        timeout: float = 10.0,
+        lease_seconds: float = 600.0,
+        upgrade: bool = True,
+    ) -> None:
+        """`upgrade`: bring a SQLite journal's schema up to date (PostgreSQL's is only
+        checked: `mailrouter db upgrade` moves it on, once for all nodes)."""
+        self.node = node
+        self.lease_seconds = lease_seconds
+        self._db: Any
+        if is_postgresql(target):
+            self.dialect = POSTGRESQL
+            self._path = ""
+            self._db = PgConnection(str(target), timeout=timeout)
+            self._begin = "BEGIN"
+            self._lock_rows = " FOR UPDATE SKIP LOCKED"  # another node's claim is passed over
+            migrations.check(self._db)
+            return
+        path = Path(target)
         private_dir(path.parent)
         if not path.exists():  # SQLite gives its -wal and -shm files the database's mode
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        self.node = node
+        self.dialect = "sqlite"
         self._path = str(path)
-        # check_same_thread off only so a pool can close its connections at shutdown; each is
-        # otherwise used by the one thread that opened it.
-        self._db = sqlite3.connect(
-            path, timeout=timeout, isolation_level=None, check_same_thread=False
-        )
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL is durable across a crash of this process (the WAL is in the OS cache); the
-        # spool file, fsynced before 250, is what survives a power cut.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._add_missing_columns()
-
-    def _add_missing_columns(self) -> None:
-        """Columns added since a journal was made (CREATE TABLE IF NOT EXISTS keeps old ones
-        as they were)."""
-        have = {row[1] for row in self._db.execute("PRAGMA table_info(messages)")}
-        for name, kind in _ADDED_COLUMNS.items():
-            if name not in have:
-                self._db.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
+        self._db = connect_sqlite(path, timeout)
+        self._begin = "BEGIN IMMEDIATE"  # one writer at a time: the whole file is the lock
+        self._lock_rows = ""
+        if upgrade:
+            migrations.upgrade(self._db)
+        else:
+            migrations.check(self._db)
 
     def close(self) -> None:
         self._db.close()
@@ -220,7 +151,9 @@ class Journal:
             row["tags"] = ",".join(row["tags"])
         columns = ", ".join(row)
         marks = ", ".join(f":{name}" for name in row)
-        self._db.execute(f"INSERT OR IGNORE INTO messages ({columns}) VALUES ({marks})", row)
+        self._db.execute(
+            f"INSERT INTO messages ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING", row
+        )
 
     def known(self, ids: Iterable[str]) -> set[str]:
         found: set[str] = set()
@@ -271,24 +204,30 @@ class Journal:
     def _claim(self, message_id: str, now: float, admit: dict[str, Any] | None) -> Claim | None:
         if admit is not None:
             self.record(admit)
+        # Queued and due; or claimed by a worker or node whose lease ran out (it died, or
+        # hangs): then the message may have arrived already, and the transport checks first.
         row = self._db.execute(
-            "SELECT route, mailbox, attempts, received_at, maybe_delivered FROM messages "
-            "WHERE id = ? AND state = ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
-            (message_id, QUEUED, now),
+            "SELECT route, mailbox, attempts, received_at, maybe_delivered, state FROM messages "
+            "WHERE id = ? AND ((state = ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?))"
+            f" OR (state = ? AND lease_until < ?)){self._lock_rows}",
+            (message_id, QUEUED, now, DELIVERING, now),
         ).fetchone()
         if row is None:
             return None
+        taken_over = row["state"] == DELIVERING
         self._db.execute(
-            "UPDATE messages SET state = ?, attempts = attempts + 1 WHERE id = ?",
-            (DELIVERING, message_id),
-        )
+            "UPDATE messages SET state = ?, attempts = attempts + 1, claimed_by = ?, "
+            "lease_until = ?, maybe_delivered = ? WHERE id = ?",
+            (DELIVERING, self.node, now + self.lease_seconds,
+             int(taken_over or bool(row["maybe_delivered"])), message_id),
+        )  # fmt: skip
         return Claim(
             message_id,
             row["route"],
             row["mailbox"],
             row["attempts"] + 1,
             row["received_at"],
-            bool(row["maybe_delivered"]),
+            taken_over or bool(row["maybe_delivered"]),
         )
 
     def delivered(self, message_id: str, now: float, transport: str, detail: str) -> None:
@@ -299,8 +238,8 @@ class Journal:
         with self._transaction():
             for message_id, transport, detail in done:
                 self._db.execute(
-                    "UPDATE messages SET state = ?, delivered_at = ?, last_error = NULL "
-                    "WHERE id = ?",
+                    "UPDATE messages SET state = ?, delivered_at = ?, last_error = NULL, "
+                    "lease_until = NULL WHERE id = ?",
                     (DELIVERED, now, message_id),
                 )
                 self._attempt(message_id, now, transport, "delivered", detail)
@@ -311,7 +250,7 @@ class Journal:
         with self._transaction():
             self._db.execute(
                 "UPDATE messages SET state = ?, next_attempt_at = ?, last_error = ?, "
-                "maybe_delivered = 0 WHERE id = ?",
+                "maybe_delivered = 0, lease_until = NULL WHERE id = ?",
                 (QUEUED, next_at, error, message_id),
             )
             self._attempt(message_id, now, transport, "temporary", error)
@@ -319,25 +258,29 @@ class Journal:
     def park(self, message_id: str, now: float, transport: str, error: str) -> None:
         with self._transaction():
             self._db.execute(
-                "UPDATE messages SET state = ?, last_error = ? WHERE id = ?",
+                "UPDATE messages SET state = ?, last_error = ?, lease_until = NULL WHERE id = ?",
                 (PARKED, error, message_id),
             )
             self._attempt(message_id, now, transport, "parked", error)
 
     def due(self, now: float, limit: int = 500) -> list[str]:
+        """Ids to attempt now: queued and due, or claimed under a lease that has run out."""
         rows = self._db.execute(
-            "SELECT id FROM messages WHERE state = ? AND (next_attempt_at IS NULL "
-            "OR next_attempt_at <= ?) ORDER BY next_attempt_at LIMIT ?",
-            (QUEUED, now, limit),
+            "SELECT id FROM messages WHERE (state = ? AND (next_attempt_at IS NULL "
+            "OR next_attempt_at <= ?)) OR (state = ? AND lease_until < ?) "
+            "ORDER BY received_at LIMIT ?",
+            (QUEUED, now, DELIVERING, now, limit),
         )
         return [row[0] for row in rows]
 
     def recover(self) -> int:
-        """After a crash: attempts that were under way go back to the queue, flagged so the
-        transport first checks whether the message already arrived."""
+        """After a crash of this node's delivery side: the attempts it had under way go back to
+        the queue, flagged so the transport first checks whether the message already arrived.
+        (Another node's claims are its own; they are taken over only when their lease runs
+        out.)"""
         cursor = self._db.execute(
-            "UPDATE messages SET state = ?, maybe_delivered = 1, next_attempt_at = NULL "
-            "WHERE state = ? AND node = ?",
+            "UPDATE messages SET state = ?, maybe_delivered = 1, next_attempt_at = NULL, "
+            "lease_until = NULL WHERE state = ? AND COALESCE(claimed_by, node) = ?",
             (QUEUED, DELIVERING, self.node),
         )
         return cursor.rowcount
@@ -367,8 +310,8 @@ class Journal:
         """The gateway id of a pulled message: `new_id` the first time, the same id ever after."""
         with self._transaction():
             self._db.execute(
-                "INSERT OR IGNORE INTO pulled (source, uidvalidity, uid, id, state, at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO pulled (source, uidvalidity, uid, id, state, at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (source, uidvalidity, uid, new_id, TAKEN, now),
             )
             row = self._db.execute(
@@ -472,12 +415,16 @@ class Journal:
         return [dict(row) for row in rows]
 
     def write_check(self, now: float) -> None:
-        """Readiness: a real write and commit, and a page written to a new file beside the
-        journal (SQLite may reuse its WAL's space, so a full disk shows there first). Raises
-        if either fails."""
+        """Readiness: a real write and commit; for SQLite, also a page written to a new file
+        beside the journal (SQLite may reuse its WAL's space, so a full disk shows there
+        first). Raises if either fails."""
         self._db.execute(
-            "INSERT OR REPLACE INTO health (id, at, node) VALUES (1, ?, ?)", (now, self.node)
+            "INSERT INTO health (id, at, node) VALUES (1, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET at = excluded.at, node = excluded.node",
+            (now, self.node),
         )
+        if not self._path:
+            return
         probe = f"{self._path}.probe-{os.getpid()}-{threading.get_ident()}"
         try:
             fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -712,15 +659,46 @@ class Journal:
         )
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+        return _Transaction(self._db, self._begin)
+
+    # --- the spool, where it is in the database (PostgreSQL) -----------------------------
+    # The message and its row go in one transaction: once it commits, any node may deliver
+    # it, and the gateway may answer 250.
+
+    def spool_write(self, message_id: str, meta: str, raw: bytes, row: dict[str, Any]) -> None:
+        """Store a message (again, for ops' requeue: then its metadata and bytes are new)."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO spool (id, meta, body) VALUES (?, ?, ?) ON CONFLICT (id) "
+                "DO UPDATE SET meta = excluded.meta, body = excluded.body",
+                (message_id, meta, raw),
+            )
+            self.record(row)
+
+    def spool_read(self, message_id: str) -> tuple[str, bytes] | None:
+        row = self._db.execute(
+            "SELECT meta, body FROM spool WHERE id = ?", (message_id,)
+        ).fetchone()
+        return None if row is None else (row[0], bytes(row[1]))
+
+    def spool_remove(self, message_id: str) -> None:
+        self._db.execute("DELETE FROM spool WHERE id = ?", (message_id,))
+
+    def spool_ids(self) -> list[str]:
+        return [row[0] for row in self._db.execute("SELECT id FROM spool ORDER BY id")]
+
+    def spool_has(self, message_id: str) -> bool:
+        found = self._db.execute("SELECT 1 FROM spool WHERE id = ?", (message_id,)).fetchone()
+        return found is not None
 
 
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Any, begin: str) -> None:
         self._db = db
+        self._begin = begin
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute(self._begin)
 
     def __exit__(self, kind: object, value: object, traceback: object) -> None:
         self._db.execute("COMMIT" if kind is None else "ROLLBACK")
@@ -737,18 +715,26 @@ class JournalPool:
         journal.here().claim(message_id, now)        # from code already running on the pool
     """
 
-    def __init__(self, path: Path, node: str, threads: int = 32) -> None:
-        self.path = path
+    def __init__(
+        self, target: Path | str, node: str, threads: int = 32, *, lease_seconds: float = 600.0
+    ) -> None:
+        self.target = target
         self.node = node
+        self.lease_seconds = lease_seconds
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="io")
         self._local = threading.local()
         self._opened: list[Journal] = []
         self._lock = threading.Lock()
 
+    @property
+    def in_database(self) -> bool:
+        """The journal is PostgreSQL (and the spool is in it)."""
+        return is_postgresql(self.target)
+
     def here(self) -> Journal:
         journal: Journal | None = getattr(self._local, "journal", None)
         if journal is None:
-            journal = Journal(self.path, self.node)
+            journal = Journal(self.target, self.node, lease_seconds=self.lease_seconds)
             self._local.journal = journal
             with self._lock:
                 self._opened.append(journal)

@@ -1,0 +1,158 @@
+"""Several acceptor processes on one port (`smtp.workers`), as Postfix runs several smtpd.
+
+Python runs one thread at a time per process, and answering SMTP sessions and deciding their
+messages is CPU work; with `smtp.workers = N` the gateway uses N processes for it. The gateway
+process listens with SO_REUSEPORT and starts N-1 acceptors that listen on the same address and
+port, so the kernel spreads new connections over all N. Each acceptor decides and spools as
+the gateway does, and writes the id of each message it spooled on its stdout; the gateway
+hands those ids to its one delivery side. The journal stays the queue: an id lost with a pipe
+is found by the delivery side's next scan (SQLite: when it adopts the spool file at start;
+PostgreSQL: at once, the row is written with the message).
+
+    gateway (lock, control, HTTP, delivery child) <--"<id>\\n"-- acceptor 1 … N-1
+
+Acceptors are children of the gateway and hold no lock of their own: one gateway per var_dir
+still holds. They exit when the gateway tells them (SIGTERM: a message under way gets its
+reply, open sessions get 421; or when their stdin closes, which is also what the gateway
+dying looks like), reload their rules on SIGHUP as the gateway passes it on, and are restarted
+if they die. Each has the limits of `smtp` (sessions, per client) to itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+
+from mailrouter import logs
+from mailrouter.config import Settings
+
+log = logs.get("mailrouter.workers")
+
+_RESTART_PAUSE = 1.0
+
+
+class Acceptors:
+    """The gateway's side: starts the acceptors, passes on the ids they spooled, restarts one
+    that dies, and stops them when the gateway stops."""
+
+    def __init__(self, settings: Settings, count: int, on_spooled: Callable[[str], None]) -> None:
+        """`settings`: with the port the gateway bound (an acceptor must share it, not pick
+        its own)."""
+        self.settings = settings
+        self.count = count
+        self.on_spooled = on_spooled
+        self._children: list[asyncio.subprocess.Process | None] = [None] * count
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    async def start(self) -> None:
+        for slot in range(self.count):
+            await self._spawn(slot)
+            self._tasks.append(asyncio.create_task(self._supervise(slot), name=f"acceptor-{slot}"))
+
+    @property
+    def pids(self) -> list[int]:
+        return [c.pid for c in self._children if c is not None and c.returncode is None]
+
+    def signal(self, number: int) -> None:
+        for child in self._children:
+            if child is not None and child.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    child.send_signal(number)
+
+    async def stop(self, grace: float) -> None:
+        """Close each one's stdin: it answers 421 to its sessions (after a message under way)
+        and exits; killed if it has not within `grace` seconds."""
+        self._stopping = True
+        for child in self._children:
+            if child is not None and child.stdin is not None:
+                child.stdin.close()
+        for child in self._children:
+            if child is None:
+                continue
+            try:
+                await asyncio.wait_for(child.wait(), grace + 5)
+            except TimeoutError:
+                log.error("acceptor_killed", pid=child.pid)
+                child.kill()
+                await child.wait()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _spawn(self, slot: int) -> None:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "mailrouter.ingest.workers",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert child.stdin is not None  # kept open: it closing tells the acceptor to stop
+        child.stdin.write(self.settings.model_dump_json().encode() + b"\n")
+        self._children[slot] = child
+        log.info("acceptor_started", pid=child.pid, slot=slot)
+
+    async def _supervise(self, slot: int) -> None:
+        while True:
+            child = self._children[slot]
+            assert child is not None and child.stdout is not None
+            while line := await child.stdout.readline():
+                message_id = line.strip().decode("ascii", "replace")
+                if message_id:
+                    self.on_spooled(message_id)
+            code = await child.wait()
+            if self._stopping:
+                return
+            log.error("acceptor_died", pid=child.pid, returncode=code)
+            await asyncio.sleep(_RESTART_PAUSE)
+            if self._stopping:
+                return
+            await self._spawn(slot)
+
+
+class ToParent:
+    """An acceptor's delivery queue: the id of each message spooled goes to the gateway."""
+
+    backlog = None
+    alive = True
+
+    def submit(self, message_id: str) -> None:
+        """Never raises: the message is spooled already, and its sender gets the 250 it is
+        owed. (With the gateway gone, this acceptor is stopping; the message is found when
+        the delivery side next starts and adopts the spool.)"""
+        try:
+            os.write(1, message_id.encode("ascii") + b"\n")  # far below PIPE_BUF: atomic
+        except OSError as exc:
+            log.warning("acceptor_pipe_closed", id=message_id, error=str(exc))
+
+    async def stop(self, grace: float) -> None:
+        pass
+
+
+# --- the acceptor ---------------------------------------------------------------------------
+
+
+async def _main() -> None:
+    from mailrouter.gateway import Gateway  # the acceptor is a gateway that only listens
+
+    loop = asyncio.get_running_loop()
+    commands = asyncio.StreamReader()
+    await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(commands), os.fdopen(0, "rb", buffering=0)
+    )
+    settings = Settings.model_validate_json(await commands.readline())
+    logs.configure(settings.log.level, settings.log.format)
+    gateway = Gateway(settings, acceptor=True)
+    await gateway.start()
+
+    async def parent_gone() -> None:
+        await commands.read()  # our stdin ends when the gateway stops or dies
+        gateway.request_stop()
+
+    watcher = asyncio.create_task(parent_gone())
+    await gateway.serve()
+    watcher.cancel()
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_main())
