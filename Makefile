@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SHARED ?= ../shared
 SECONDS ?= 600
 
-.PHONY: run test lint corpus bench-decide bench-smtp bench-memory fuzz peers clean
+.PHONY: run test lint corpus bench-decide bench-smtp bench-memory bench-scale fuzz peers clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -47,6 +47,12 @@ bench-smtp: $(STAMP)
 
 bench-memory: $(STAMP)
 	$(BIN)/python bench/memory_load.py
+
+# The gateway (1 and 2 workers, SQLite and PostgreSQL) against a durable Postfix and the bare
+# spool, driven by smtp-source; LONG=100000 adds a memory run of that many messages.
+LONG ?= 0
+bench-scale: $(STAMP) peers
+	$(BIN)/python bench/scale.py --long $(LONG)
 
 # Coverage-guided fuzzing of decide and the DATA path for SECONDS seconds (atheris).
 fuzz: $(STAMP)
