@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the real peers the integration tests talk to (Postfix as the sending MTA, Dovecot as
-# the IMAP server, PostgreSQL as the shared journal, Chromium as the status page's reader) from
-# Debian's packages. Only as root
+# the IMAP server, PostgreSQL as the shared journal, Chromium as the status page's reader, and
+# docker-compose to check deploy/compose.yaml) from Debian's packages. Only as root
 # with apt-get; otherwise say what is missing and let the tests that need a peer skip with that
 # reason.
 set -eu
@@ -10,6 +10,8 @@ command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || need="$need po
 [ -x /usr/sbin/dovecot ] || need="$need dovecot-imapd"
 command -v chromium >/dev/null 2>&1 || need="$need chromium"   # the status page's browser test
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need="$need postgresql"
+command -v docker-compose >/dev/null 2>&1 || command -v podman-compose >/dev/null 2>&1 \
+    || need="$need docker-compose"                             # checks deploy/compose.yaml
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "install-peers: not root or no apt-get; missing:$need (their tests will skip)"

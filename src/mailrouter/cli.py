@@ -49,7 +49,7 @@ from mailrouter.store.journal import PARKED, STATES, Journal, TraceQuery
 from mailrouter.store.lock import DataDirInUse
 from mailrouter.store.migrations import SchemaMismatch
 from mailrouter.store.retention import Retention
-from mailrouter.store.spool import Spool
+from mailrouter.store.spool import MessageSpool, Spool
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -536,7 +536,7 @@ def _journal(args: argparse.Namespace) -> Journal:
     return Journal(settings.journal_target, settings.node)
 
 
-def _spool(settings: Settings, journal: Journal | None = None) -> Spool | DatabaseSpool:
+def _spool(settings: Settings, journal: Journal | None = None) -> MessageSpool:
     """The spool the settings name, for one command (its journal connection, if it has one)."""
     if settings.journal_url is None:
         return Spool(settings.spool_dir)

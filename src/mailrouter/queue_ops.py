@@ -18,10 +18,10 @@ from mailrouter.model import Action
 from mailrouter.policy.auth import dkim_key_names, peer_is_trusted
 from mailrouter.rules.ruleset import Ruleset
 from mailrouter.store.journal import Journal
-from mailrouter.store.spool import Spool
+from mailrouter.store.spool import MessageSpool
 
 
-def requeue(journal: Journal, spool: Spool, ruleset: Ruleset, message_id: str) -> str:
+def requeue(journal: Journal, spool: MessageSpool, ruleset: Ruleset, message_id: str) -> str:
     """Decide `message_id` again and queue it for now; one line saying what happened."""
     now = dt.datetime.now(dt.UTC)
     if not spool.exists(message_id):
@@ -55,7 +55,7 @@ def requeue(journal: Journal, spool: Spool, ruleset: Ruleset, message_id: str) -
     return f"{message_id}: decided again: {now_at} (was {was}); queued for delivery now"
 
 
-def delete(journal: Journal, spool: Spool, message_id: str, reason: str) -> str:
+def delete(journal: Journal, spool: MessageSpool, message_id: str, reason: str) -> str:
     now = dt.datetime.now(dt.UTC).timestamp()
     if not journal.take_for_ops(message_id, now, f"taken to be deleted: {reason}"):
         return f"{message_id}: not queued or parked (being delivered, or done with)"
@@ -64,7 +64,7 @@ def delete(journal: Journal, spool: Spool, message_id: str, reason: str) -> str:
     return f"{message_id}: deleted ({reason}); its journal row stays"
 
 
-def show(spool: Spool, message_id: str) -> tuple[dict[str, Any], bytes]:
+def show(spool: MessageSpool, message_id: str) -> tuple[dict[str, Any], bytes]:
     """The spooled message: its metadata and its bytes as received."""
     return spool.read(message_id)
 

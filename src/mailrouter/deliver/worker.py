@@ -34,7 +34,7 @@ from mailrouter.deliver.base import (
 )
 from mailrouter.deliver.compose import compose
 from mailrouter.store.journal import DELIVERED, QUEUED, Claim, JournalPool
-from mailrouter.store.spool import Spool, SpoolError
+from mailrouter.store.spool import MessageSpool, SpoolError
 
 log = logs.get("mailrouter.deliver")
 
@@ -57,7 +57,7 @@ class DeliveryQueue:
     def __init__(
         self,
         settings: DeliverySettings,
-        spool: Spool,
+        spool: MessageSpool,
         journal: JournalPool,
         transports: Mapping[str, Transport],
         *,

@@ -42,7 +42,7 @@ from mailrouter.store.journal import (
     PARKED,
     JournalPool,
 )
-from mailrouter.store.spool import Spool, SpoolError
+from mailrouter.store.spool import MessageSpool, Spool, SpoolError
 
 log = logs.get("mailrouter.notices")
 
@@ -54,7 +54,7 @@ class Notifier:
         self,
         settings: Settings,
         journal: JournalPool,
-        spool: Spool,
+        spool: MessageSpool,
         outbox: Spool,
         ruleset: Callable[[], Ruleset],
         clock: Callable[[], float] = time.time,

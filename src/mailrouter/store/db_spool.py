@@ -18,7 +18,7 @@ from mailrouter.config import Settings
 from mailrouter.deliver.worker import journal_row
 from mailrouter.paths import private_dir
 from mailrouter.store.journal import Journal, JournalPool
-from mailrouter.store.spool import Spool, SpoolError
+from mailrouter.store.spool import MessageSpool, Spool, SpoolError
 
 
 class DatabaseSpool:
@@ -69,7 +69,7 @@ class DatabaseSpool:
         pass
 
 
-def open_spool(settings: Settings, journal: JournalPool) -> Spool | DatabaseSpool:
+def open_spool(settings: Settings, journal: JournalPool) -> MessageSpool:
     """The spool the settings name: in the journal's PostgreSQL database, or files."""
     if journal.in_database:
         return DatabaseSpool(journal.here, settings.spool_dir)

@@ -21,7 +21,7 @@ import secrets
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mailrouter.paths import private_dir
 
@@ -41,6 +41,23 @@ def new_id(now: float | None = None) -> str:
 
 class SpoolError(Exception):
     """A spool file that cannot be read back."""
+
+
+class MessageSpool(Protocol):
+    """What holds accepted messages until they are delivered: files (Spool, the embedded
+    default) or the journal's database (db_spool.DatabaseSpool). `tmp` is a local directory
+    for DATA that arrives larger than a session keeps in memory."""
+
+    tmp: Path
+
+    def path(self, message_id: str) -> str | None: ...
+    def write(self, message_id: str, meta: dict[str, Any], raw: bytes) -> None: ...
+    def read(self, message_id: str) -> tuple[dict[str, Any], bytes]: ...
+    def exists(self, message_id: str) -> bool: ...
+    def remove(self, message_id: str) -> None: ...
+    def ids(self) -> list[str]: ...
+    def discard_temporary(self) -> int: ...
+    def close(self) -> None: ...
 
 
 class DirectorySync:
