@@ -5,17 +5,19 @@ messages is CPU work; with `smtp.workers = N` the gateway uses N processes for i
 process listens with SO_REUSEPORT and starts N-1 acceptors that listen on the same address and
 port, so the kernel spreads new connections over all N. Each acceptor decides and spools as
 the gateway does, and writes the id of each message it spooled on its stdout; the gateway
-hands those ids to its one delivery side. The journal stays the queue: an id lost with a pipe
-is found by the delivery side's next scan (SQLite: when it adopts the spool file at start;
-PostgreSQL: at once, the row is written with the message).
+hands those ids to its one delivery side. An id lost with a pipe is no message lost: on
+PostgreSQL the delivery side's next scan finds the row written with the message; with SQLite
+the delivery side adopts the spool file when it next starts.
 
     gateway (lock, control, HTTP, delivery child) <--"<id>\\n"-- acceptor 1 … N-1
 
 Acceptors are children of the gateway and hold no lock of their own: one gateway per var_dir
-still holds. They exit when the gateway tells them (SIGTERM: a message under way gets its
-reply, open sessions get 421; or when their stdin closes, which is also what the gateway
-dying looks like), reload their rules on SIGHUP as the gateway passes it on, and are restarted
-if they die. Each has the limits of `smtp` (sessions, per client) to itself.
+still holds. Each reads its settings from its stdin and stops when its stdin closes (the
+gateway stopping, or dying): it answers 421 to its sessions once a message under way has its
+reply, and exits. They reload their rules on SIGHUP, which the gateway passes on after its own
+reload, and are restarted if they die. Each has the limits of `smtp` (sessions, per client) to
+itself. They do not clear spool/tmp at start (the gateway does, before it starts them): another
+process may be writing there.
 """
 
 from __future__ import annotations
