@@ -36,7 +36,8 @@ def gateway_settings(var_dir: Path, **overrides: Any) -> Settings:
         overrides["journal_url"] = fresh_journal_url()
         overrides.setdefault("journal_connections", 8)
     return Settings(
-        var_dir=var_dir, rules_dir=overrides.pop("rules_dir", RULES_DIR), node="test-node",
+        var_dir=var_dir, rules_dir=overrides.pop("rules_dir", RULES_DIR),
+        node=overrides.pop("node", "test-node"),
         smtp=smtp, delivery=delivery, http=http, **overrides,
     )  # fmt: skip
 

@@ -17,7 +17,9 @@ import psycopg
 import pytest
 
 import postgres
+from conftest import FRONT_DOOR, SENDER, build_message
 from gateway_helpers import RunningGateway, free_port, gateway_settings, wait_for
+from mailrouter import gateway as gateway_module
 from mailrouter.store.journal import Journal
 from mailrouter.store.migrations import LATEST, SchemaMismatch
 from test_crash import MESSAGES, Gateway, Load, delivered, wait_listening
@@ -199,3 +201,27 @@ def test_two_gateways_share_one_database_and_one_killed_loses_nothing(tmp_path: 
     assert twice == [], f"delivered more than once: {twice[:10]}"
     assert set(counts) <= load.accepted | load.cut
     assert not load.refused
+
+
+def test_a_resubmission_is_tagged_whichever_node_saw_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gateway_module, "RECENT_REFRESH_SECONDS", 0.2)
+    url = postgres.fresh_journal_url()
+    first = gateway_settings(tmp_path / "a", journal_url=url, node="node-a")
+    second = gateway_settings(tmp_path / "b", journal_url=url, node="node-b")
+    subject = "URN 20AB1234521 - Walsall MC - R v SMITH"
+    with RunningGateway(first) as node_a, RunningGateway(second) as node_b:
+        assert "resubmission" not in (node_a.journal("get", _accept(node_a, subject))["tags"] or "")
+        time.sleep(1.0)  # node b takes the journal's recent URNs again meanwhile
+        again = node_b.journal("get", _accept(node_b, subject))  # b's first message of it
+    assert "resubmission" in (again["tags"] or "")
+
+
+def _accept(gateway: RunningGateway, subject: str) -> str:
+    with gateway.smtp() as client:
+        client.mail(SENDER)
+        client.rcpt(FRONT_DOOR)
+        code, text = client.data(build_message(subject))
+    assert code == 250, text
+    return text.rsplit(b" ", 1)[1].decode()

@@ -49,6 +49,7 @@ from mailrouter.rules.ruleset import Ruleset, load_ruleset
 from mailrouter.rules.samples import run_samples
 from mailrouter.store.database import DatabaseError
 from mailrouter.store.db_spool import open_journal, open_spool
+from mailrouter.store.journal import JournalPool
 from mailrouter.store.lock import DataDirLock
 from mailrouter.store.retention import Retention
 from mailrouter.store.spool import Spool
@@ -56,9 +57,13 @@ from mailrouter.store.spool import Spool
 log = logs.get("mailrouter.gateway")
 
 
+RECENT_REFRESH_SECONDS = 30.0
+
+
 class RecentUrns:
     """URNs seen lately (for the `resubmission` tag): a snapshot decide() can read without I/O,
-    loaded from the journal at start-up and kept up to date as messages arrive."""
+    loaded from the journal at start-up, kept up to date as messages arrive, and taken again
+    from the journal every RECENT_REFRESH_SECONDS for what other workers and nodes saw."""
 
     def __init__(self, window_days: float, seen: dict[str, float] | None = None) -> None:
         self.window_days = window_days
@@ -71,6 +76,23 @@ class RecentUrns:
     def note(self, urn: str | None, at: float) -> None:
         if urn:
             self._seen[urn] = at
+
+    def merge(self, seen: dict[str, float]) -> None:
+        """Take in what the journal holds; forget what is past the window."""
+        horizon = time.time() - self.window_days * 86400
+        merged = {u: at for u, at in self._seen.items() if at >= horizon}
+        for urn, at in seen.items():
+            if at > merged.get(urn, 0.0):
+                merged[urn] = at
+        self._seen = merged  # one assignment: a decision in a thread sees old or new, whole
+
+    async def refresh(self, journal: JournalPool) -> None:
+        while True:
+            await asyncio.sleep(RECENT_REFRESH_SECONDS)
+            try:
+                self.merge(await journal("recent_urns", time.time() - self.window_days * 86400))
+            except Exception as exc:  # noqa: BLE001 - the tag waits for the next refresh
+                log.warning("recent_urns_refresh_failed", error=str(exc)[:200])
 
 
 class Gateway:
@@ -143,6 +165,7 @@ class Gateway:
             settings.http.host, settings.http.port,
         )  # fmt: skip
         self._watcher: asyncio.Task[None] | None = None
+        self._refresher: asyncio.Task[None] | None = None
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -152,6 +175,7 @@ class Gateway:
         self.recent = RecentUrns(
             self.ruleset.settings.resubmission_window_days, await self.journal("recent_urns", since)
         )
+        self._refresher = asyncio.create_task(self.recent.refresh(self.journal), name="recent")
         if self.acceptor:
             return await self._start_acceptor()
         await self.recover()
@@ -291,7 +315,7 @@ class Gateway:
 
     async def stop(self, grace: float = 30.0) -> None:
         log.info("stopping", sessions=self.limit.active, backlog=self.queue.backlog)
-        for task in (self._watcher, self._purger):
+        for task in (self._watcher, self._purger, self._refresher):
             if task is not None:
                 task.cancel()
         await self.control.stop()
