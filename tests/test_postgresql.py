@@ -18,7 +18,7 @@ import pytest
 
 import postgres
 from conftest import FRONT_DOOR, SENDER, build_message
-from gateway_helpers import RunningGateway, free_port, gateway_settings, wait_for
+from gateway_helpers import RunningGateway, delivered_files, free_port, gateway_settings, wait_for
 from mailrouter import gateway as gateway_module
 from mailrouter.store.journal import Journal
 from mailrouter.store.migrations import LATEST, SchemaMismatch
@@ -130,6 +130,31 @@ def test_not_ready_when_the_database_refuses_writes(tmp_path: Path) -> None:
         assert any(p.startswith("journal: cannot write") for p in body["problems"])
         db.execute("ALTER TABLE health_gone RENAME TO health")
         assert get(gateway, "/readyz")[0] == 200
+
+
+def test_a_database_restart_is_a_temporary_failure_and_then_mail_flows_again(
+    server: postgres.Server, tmp_path: Path
+) -> None:
+    settings = gateway_settings(tmp_path / "var", journal_url=postgres.fresh_journal_url())
+    subject = "URN 20AB1234521 - Walsall MC - R v SMITH"
+    with RunningGateway(settings) as gateway:
+        before = _accept(gateway, subject)
+        wait_for(lambda: gateway.state(before) == "delivered")
+        server.restart()  # every connection of the gateway and its delivery child is cut
+        replies = []
+        for _ in range(20):  # a sending server retries a 4xx; each pool thread reconnects
+            with gateway.smtp() as client:
+                client.mail(SENDER)
+                client.rcpt(FRONT_DOOR)
+                code, text = client.data(build_message(subject))
+            replies.append(code)
+            if code == 250:
+                break
+        assert replies[-1] == 250 and set(replies) <= {250, 451}, replies
+        after = text.rsplit(b" ", 1)[1].decode()
+        assert wait_for(lambda: gateway.state(after) == "delivered", timeout=30)
+    mail = tmp_path / "var" / "mail" / "magistrates"
+    assert len(delivered_files(mail)) == 2
 
 
 # --- two nodes, one database -----------------------------------------------------------------

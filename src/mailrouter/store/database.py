@@ -74,10 +74,24 @@ class PgConnection:
     begin = "BEGIN"
 
     def __init__(self, url: str, *, timeout: float = 10.0) -> None:
-        self._conn = psycopg.connect(
-            url, autocommit=True, row_factory=_rows, connect_timeout=max(1, int(timeout))
-        )
+        self._url, self._timeout = url, max(1, int(timeout))
+        self._conn = self._connect()
         self._sql: dict[str, str] = {}
+        self._in_transaction = False
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            self._url, autocommit=True, row_factory=_rows, connect_timeout=self._timeout
+        )
+
+    def _ready(self) -> psycopg.Connection[Any]:
+        """The connection, made again if the last use found it lost (the server restarted or
+        failed over): the statement that found it so failed, and the next one reconnects, as
+        a pool would."""
+        if self._conn.broken or self._conn.closed:
+            self._conn.close()
+            self._conn = self._connect()
+        return self._conn
 
     def _translated(self, sql: str) -> str:
         found = self._sql.get(sql)
@@ -86,10 +100,24 @@ class PgConnection:
         return found
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
-        return self._conn.execute(self._translated(sql), params)  # type: ignore[arg-type]
+        statement = self._translated(sql)
+        if sql in ("COMMIT", "ROLLBACK"):
+            self._in_transaction = False
+        try:
+            cursor = self._ready().execute(statement, params)  # type: ignore[arg-type]
+        except psycopg.OperationalError:
+            # A statement on its own, on a connection found lost as it was sent: it was not
+            # applied, and runs again once on a new connection. Inside a transaction the
+            # whole transaction is lost, and the caller hears of it.
+            if self._in_transaction or not self._conn.broken:
+                raise
+            cursor = self._ready().execute(statement, params)  # type: ignore[arg-type]
+        if sql == self.begin:
+            self._in_transaction = True
+        return cursor
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
-        cursor = self._conn.cursor()
+        cursor = self._ready().cursor()
         cursor.executemany(self._translated(sql), rows)  # type: ignore[arg-type]
         return cursor
 
