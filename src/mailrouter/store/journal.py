@@ -132,10 +132,9 @@ class Journal:
         self._db = connect_sqlite(path, timeout)
         self._begin = "BEGIN IMMEDIATE"  # one writer at a time: the whole file is the lock
         self._lock_rows = ""
-        if upgrade:
-            migrations.upgrade(self._db)
-        else:
-            migrations.check(self._db)
+        if upgrade and migrations.version(self._db) < migrations.LATEST:
+            migrations.upgrade(self._db)  # once per journal, not at every connection
+        migrations.check(self._db)  # a journal a newer mailrouter wrote is not ours to write
 
     def close(self) -> None:
         self._db.close()
