@@ -1,21 +1,26 @@
 """The journal: every decision and every delivery attempt, searchable (by URN among others).
 
-SQLite in WAL mode, so `mailrouter queue …` can read and change it while the gateway runs. A
-row never holds a defendant's name or date of birth: ids, sender domain, Message-ID, URN,
-court, route, action, rule, reasons (written without personal data) and delivery state.
+SQLite in WAL mode (the embedded default), so `mailrouter queue …` can read and change it while
+the gateway runs; or PostgreSQL (`journal_url`), shared by several nodes (store/database.py
+gives both one interface; store/migrations.py holds the schema). A row never holds a
+defendant's name or date of birth: ids, sender domain, Message-ID, URN, court, route, action,
+rule, reasons (written without personal data) and delivery state.
 
 States of a message:
     refused     bounced or rejected in the SMTP session; never spooled, nothing to deliver
     queued      spooled and waiting for its next attempt (next_attempt_at)
-    delivering  an attempt is under way; after a crash it goes back to queued with
-                maybe_delivered set, so the transport checks before delivering again
+    delivering  an attempt is under way, claimed by a node (claimed_by) until lease_until;
+                after a crash it goes back to queued with maybe_delivered set, so the
+                transport checks before delivering again (by this node at its start-up, by
+                another once the lease has run out)
     delivered   in the team's mailbox; the spool file is removed
     parked      given up on (permanent refusal, or too long undeliverable); kept for ops
 
 The spool file is what makes a message accepted; the journal follows it. The SMTP side only
 writes the spool (the row to record travels in the spool file's metadata); the delivery side
 records the row in the same transaction as its first claim, and at start-up adopts spool files
-the journal does not know yet and puts interrupted attempts back in the queue.
+the journal does not know yet and puts interrupted attempts back in the queue. With the spool
+in PostgreSQL the message and its row are written in one transaction (db_spool.py).
 """
 
 from __future__ import annotations
@@ -34,7 +39,13 @@ from typing import Any, TypeVar
 
 from mailrouter.paths import private_dir
 from mailrouter.store import migrations
-from mailrouter.store.database import POSTGRESQL, PgConnection, connect_sqlite, is_postgresql
+from mailrouter.store.database import (
+    POSTGRESQL,
+    SQLITE,
+    PgConnection,
+    connect_sqlite,
+    is_postgresql,
+)
 
 T = TypeVar("T")
 
@@ -127,7 +138,7 @@ class Journal:
         private_dir(path.parent)
         if not path.exists():  # SQLite gives its -wal and -shm files the database's mode
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        self.dialect = "sqlite"
+        self.dialect = SQLITE
         self._path = str(path)
         self._db = connect_sqlite(path, timeout)
         self._begin = "BEGIN IMMEDIATE"  # one writer at a time: the whole file is the lock
