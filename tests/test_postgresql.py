@@ -115,6 +115,23 @@ def test_a_claim_is_skipped_while_locked_and_taken_over_only_after_its_lease() -
     assert node_a.claim("m1", 1000.0) is None  # delivered: nobody's to take
 
 
+def test_a_transaction_the_server_cuts_off_fails_and_the_next_statement_reconnects(
+    server: postgres.Server,
+) -> None:
+    """The message and its row are written in one transaction, and 250 follows its COMMIT: a
+    COMMIT on a lost connection must be an error (a 451), never a success on a new one."""
+    url = postgres.fresh_journal_url()
+    journal = Journal(url, "n")
+    (backend,) = journal._db.execute("SELECT pg_backend_pid()").fetchone()
+    with pytest.raises(psycopg.OperationalError), journal._transaction():
+        journal.record(_queued_row("m1"))
+        with psycopg.connect(server.url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+    assert journal.get("m1") is None  # reconnected, and the cut transaction left nothing
+    journal.spool_write("m2", "{}", b"message", _queued_row("m2"))  # and it works again
+    assert journal.spool_read("m2") == ("{}", b"message")
+
+
 def test_not_ready_when_the_database_refuses_writes(tmp_path: Path) -> None:
     settings = gateway_settings(
         tmp_path / "var", journal_url=postgres.fresh_journal_url(), http={"min_free_bytes": 0}

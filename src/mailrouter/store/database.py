@@ -101,15 +101,16 @@ class PgConnection:
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         statement = self._translated(sql)
+        in_transaction = self._in_transaction
         if sql in ("COMMIT", "ROLLBACK"):
-            self._in_transaction = False
+            self._in_transaction = False  # ended, whether or not the server hears of it
         try:
             cursor = self._ready().execute(statement, params)  # type: ignore[arg-type]
         except psycopg.OperationalError:
             # A statement on its own, on a connection found lost as it was sent: it was not
-            # applied, and runs again once on a new connection. Inside a transaction the
-            # whole transaction is lost, and the caller hears of it.
-            if self._in_transaction or not self._conn.broken:
+            # applied, and runs again once on a new connection. Inside a transaction (its
+            # COMMIT included) the whole transaction is lost, and the caller hears of it.
+            if in_transaction or sql == self.begin or not self._conn.broken:
                 raise
             cursor = self._ready().execute(statement, params)  # type: ignore[arg-type]
         if sql == self.begin:
