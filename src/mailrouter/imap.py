@@ -40,7 +40,9 @@ def client(settings: ImapServerSettings, context: ssl.SSLContext) -> aioimaplib.
 
 
 async def bounded(call: Awaitable[T], settings: ImapServerSettings) -> T:
-    return await asyncio.wait_for(call, settings.timeout)
+    # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancellation (aio.py)
+    async with asyncio.timeout(settings.timeout):
+        return await call
 
 
 async def log_in(connection: aioimaplib.IMAP4_SSL, settings: ImapServerSettings) -> None:
@@ -72,7 +74,8 @@ async def drop(connection: aioimaplib.IMAP4_SSL) -> None:
     protocol = connection.protocol
     with contextlib.suppress(Exception):
         if protocol is not None and protocol.state in ("AUTH", "SELECTED"):
-            await asyncio.wait_for(connection.logout(), 2)
+            async with asyncio.timeout(2):
+                await connection.logout()
     with contextlib.suppress(Exception):
         transport = getattr(protocol, "transport", None)
         if transport is not None:

@@ -36,7 +36,8 @@ class ImapAppendTransport:
         client = imap.client(self.settings, self._tls)
         bound = self.settings.timeout * 6  # hello, login, select, search, append, create
         try:
-            return await asyncio.wait_for(self._session(client, delivery), bound)
+            async with asyncio.timeout(bound):
+                return await self._session(client, delivery)
         except (*imap.FAILURES, imap.ImapRefused) as exc:
             # A refused login is our credentials, not the message: retry until ops fix them.
             raise TemporaryDeliveryError(f"imap {self.settings.host}: {exc!r}") from exc

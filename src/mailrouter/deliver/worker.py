@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple
 
 from mailrouter import logs
+from mailrouter.aio import cancel_and_wait
 from mailrouter.config import DeliverySettings
 from mailrouter.deliver.base import (
     Delivery,
@@ -117,17 +118,13 @@ class DeliveryQueue:
 
     async def stop(self, grace: float) -> None:
         """Let attempts under way finish (up to `grace` seconds), then stop."""
-        if self._scanner is not None:
-            self._scanner.cancel()
+        await cancel_and_wait(self._scanner)
         for _ in self._tasks:
             self._queue.put_nowait(None)
         if self._tasks:
             _, late = await asyncio.wait(self._tasks, timeout=grace)
-            for task in late:
-                task.cancel()  # its message stays "delivering" and is recovered at start-up
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._scanner is not None:
-            await asyncio.gather(self._scanner, return_exceptions=True)
+            # A late attempt's message stays "delivering" and is recovered at start-up.
+            await cancel_and_wait(*late)
 
     async def _scan(self) -> None:
         while True:

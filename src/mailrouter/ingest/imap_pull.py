@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import aioimaplib
 
 from mailrouter import imap, logs
+from mailrouter.aio import cancel_and_wait
 from mailrouter.decide import decide
 from mailrouter.dnskeys import lookup_keys_async
 from mailrouter.ingest import checks
@@ -73,9 +74,7 @@ class ImapPuller:
         self._task = asyncio.create_task(self._run(), name="imap-pull")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
 
     # --- connection ---------------------------------------------------------------------
 
@@ -130,7 +129,8 @@ class ImapPuller:
         task = await imap.bounded(connection.idle_start(timeout=seconds), pull)
         try:
             while True:
-                push = await asyncio.wait_for(connection.wait_server_push(), seconds + pull.timeout)
+                async with asyncio.timeout(seconds + pull.timeout):
+                    push = await connection.wait_server_push()
                 if push == aioimaplib.STOP_WAIT_SERVER_PUSH:
                     break
                 if any(b"EXISTS" in line or b"BYE" in line for line in _as_lines(push)):
@@ -138,7 +138,8 @@ class ImapPuller:
         finally:
             if connection.has_pending_idle():
                 connection.idle_done()
-        done = await asyncio.wait_for(task, pull.timeout)
+        async with asyncio.timeout(pull.timeout):
+            done = await task
         if done.result != "OK":
             raise imap.ImapRefused(f"IDLE: {imap.text(done)}")
 

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mailrouter import logs
+from mailrouter.aio import cancel_and_wait
 from mailrouter.config import Settings
 from mailrouter.deliver.base import Delivery, PermanentDeliveryError
 from mailrouter.deliver.smtp_relay import SmtpRelayTransport
@@ -195,9 +196,7 @@ class NoticeSender:
         self._wake.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         while True:
@@ -207,7 +206,8 @@ class NoticeSender:
                 log.exception("notice_scan_failed")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.delivery.scan_seconds)
+                async with asyncio.timeout(self.settings.delivery.scan_seconds):
+                    await self._wake.wait()
 
     async def send_due(self) -> int:
         """Send every notice that is due; returns how many went."""

@@ -1,0 +1,20 @@
+"""asyncio helpers the gateway's parts share."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+async def cancel_and_wait(*tasks: asyncio.Task[object] | None, every: float = 1.0) -> None:
+    """Cancel `tasks` and return once each has ended. The cancellation is repeated while a task
+    runs on: Python 3.11's asyncio.wait_for, in a library we call, can swallow a cancellation
+    that arrives just as the call it waits for completes (CPython gh-86296, fixed in 3.12),
+    and a task that lost its cancellation would keep a stopping gateway waiting for ever."""
+    running = {task for task in tasks if task is not None}
+    while running := {task for task in running if not task.done()}:
+        for task in running:
+            task.cancel()
+        await asyncio.wait(running, timeout=every)
+    for task in tasks:
+        if task is not None and not task.cancelled():
+            task.exception()  # retrieved: an error it ended with was logged where it happened
