@@ -107,10 +107,12 @@ class PgConnection:
         try:
             cursor = self._ready().execute(statement, params)  # type: ignore[arg-type]
         except psycopg.OperationalError:
-            # A statement on its own, on a connection found lost as it was sent: it was not
-            # applied, and runs again once on a new connection. Inside a transaction (its
-            # COMMIT included) the whole transaction is lost, and the caller hears of it.
-            if in_transaction or sql == self.begin or not self._conn.broken:
+            # A statement on its own (or a BEGIN), on a connection found lost: it runs again
+            # once on a new connection. The journal's statements on their own may run twice
+            # (state updates, inserts ON CONFLICT DO NOTHING; at worst a refusal counted
+            # twice). Inside a transaction, its COMMIT included, the whole transaction is lost,
+            # and the caller hears of it: never a COMMIT that succeeds on nothing.
+            if in_transaction or not self._conn.broken:
                 raise
             cursor = self._ready().execute(statement, params)  # type: ignore[arg-type]
         if sql == self.begin:
