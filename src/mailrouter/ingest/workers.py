@@ -55,10 +55,6 @@ class Acceptors:
             await self._spawn(slot)
             self._tasks.append(asyncio.create_task(self._supervise(slot), name=f"acceptor-{slot}"))
 
-    @property
-    def pids(self) -> list[int]:
-        return [c.pid for c in self._children if c is not None and c.returncode is None]
-
     def signal(self, number: int) -> None:
         for child in self._children:
             if child is not None and child.returncode is None:
