@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from conftest import RULES_DIR
+from conftest import FRONT_DOOR, RULES_DIR, SENDER, build_message
 from mailrouter.config import Settings
 from mailrouter.gateway import Gateway
 from mailrouter.store.journal import Journal
@@ -81,6 +81,17 @@ class RunningGateway:
         client = smtplib.SMTP("127.0.0.1", self.port, timeout=30)
         client.ehlo("client.test")
         return client
+
+    def accept(self, subject: str | None = None) -> str:
+        """Send a defence request (build_message's, with `subject` if given); it must get
+        its 250, whose gateway id is returned."""
+        raw = build_message() if subject is None else build_message(subject)
+        with self.smtp() as client:
+            client.mail(SENDER)
+            client.rcpt(FRONT_DOOR)
+            code, text = client.data(raw)
+        assert code == 250, text
+        return text.rsplit(b" ", 1)[1].decode()
 
     def maildir(self, route: str) -> Path:
         return self.settings.maildir_root / route

@@ -40,15 +40,6 @@ def relay_settings(tmp_path: Path, port: int, **delivery: Any) -> Any:
     )
 
 
-def accept(gateway: RunningGateway) -> str:
-    with gateway.smtp() as client:
-        client.mail(SENDER)
-        client.rcpt(FRONT_DOOR)
-        code, text = client.data(build_message())
-    assert code == 250
-    return text.rsplit(b" ", 1)[1].decode()
-
-
 def outcomes(gateway: RunningGateway, message_id: str) -> list[str]:
     return [row["outcome"] for row in gateway.journal("attempts", message_id)]
 
@@ -56,7 +47,7 @@ def outcomes(gateway: RunningGateway, message_id: str) -> list[str]:
 def test_relay_to_the_route_mailbox(tmp_path: Path, downstream: tuple[Downstream, int]) -> None:
     sink, port = downstream
     with RunningGateway(relay_settings(tmp_path, port)) as gateway:
-        message_id = accept(gateway)
+        message_id = gateway.accept()
         wait_for(lambda: sink.received)
         (received,) = sink.received
         assert received["rcpt"] == ["wm.magistrates.defence@cps.gov.uk"]
@@ -70,7 +61,7 @@ def test_temporary_failure_is_retried(tmp_path: Path, downstream: tuple[Downstre
     sink, port = downstream
     sink.answers = ["451 4.3.0 try later", "421 4.3.2 busy"]
     with RunningGateway(relay_settings(tmp_path, port)) as gateway:
-        message_id = accept(gateway)
+        message_id = gateway.accept()
         wait_for(lambda: gateway.state(message_id) == "delivered", timeout=20)
         assert outcomes(gateway, message_id) == ["temporary", "temporary", "delivered"]
         assert len(sink.received) == 3
@@ -81,7 +72,7 @@ def test_temporary_failure_is_retried(tmp_path: Path, downstream: tuple[Downstre
 def test_destination_down_is_retried_not_lost(tmp_path: Path) -> None:
     port = free_port()  # nothing listens here yet
     with RunningGateway(relay_settings(tmp_path, port)) as gateway:
-        message_id = accept(gateway)
+        message_id = gateway.accept()
         wait_for(lambda: "temporary" in outcomes(gateway, message_id))
         assert gateway.gateway.spool.exists(message_id)  # type: ignore[union-attr]
         sink = Downstream()
@@ -102,7 +93,7 @@ def test_permanent_refusal_parks_and_ops_can_retry(
     settings = relay_settings(tmp_path, port)
     config = cli_config(tmp_path / "mailrouter.toml", settings)
     with RunningGateway(settings) as gateway:
-        message_id = accept(gateway)
+        message_id = gateway.accept()
         wait_for(lambda: gateway.state(message_id) == "parked")
         assert "5.1.1" in gateway.journal("get", message_id)["last_error"]
 
@@ -124,7 +115,7 @@ def test_parked_after_too_long(tmp_path: Path, downstream: tuple[Downstream, int
     sink.answers = ["451 4.3.0 try later"] * 100
     settings = relay_settings(tmp_path, port, park_after_hours=1 / 3600)  # one second
     with RunningGateway(settings) as gateway:
-        message_id = accept(gateway)
+        message_id = gateway.accept()
         wait_for(lambda: gateway.state(message_id) == "parked", timeout=20)
         assert "undeliverable for too long" in gateway.journal("get", message_id)["last_error"]
 
@@ -133,7 +124,7 @@ def test_queue_park_by_hand(tmp_path: Path) -> None:
     settings = relay_settings(tmp_path, free_port())  # a destination that is down
     config = cli_config(tmp_path / "mailrouter.toml", settings)
     with RunningGateway(settings) as gateway:
-        message_id = accept(gateway)
+        message_id = gateway.accept()
         wait_for(lambda: "temporary" in outcomes(gateway, message_id))
         wait_for(lambda: gateway.state(message_id) == "queued")
         assert run_cli("queue", "--config", str(config), "park", message_id).returncode == 0
@@ -153,7 +144,7 @@ def test_relay_over_required_starttls(tmp_path: Path) -> None:
     try:
         settings = relay_settings(tmp_path, port, smtp={"starttls": "required", "ca_file": ca_file})
         with RunningGateway(settings) as gateway:
-            message_id = accept(gateway)
+            message_id = gateway.accept()
             wait_for(lambda: gateway.state(message_id) == "delivered")
             assert sink.received[0]["tls"] is True
     finally:
@@ -165,7 +156,7 @@ def test_relay_refuses_to_send_in_clear_when_tls_required(
 ) -> None:
     sink, port = downstream  # offers no STARTTLS
     with RunningGateway(relay_settings(tmp_path, port, smtp={"starttls": "required"})) as gateway:
-        message_id = accept(gateway)
+        message_id = gateway.accept()
         wait_for(lambda: "temporary" in outcomes(gateway, message_id))
         assert sink.received == []
 

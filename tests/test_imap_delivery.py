@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FRONT_DOOR, SENDER, build_message
+from conftest import SENDER, build_message
 from gateway_helpers import RunningGateway, gateway_settings, wait_for
 from mailrouter.config import ImapSettings
 from mailrouter.deliver.base import Delivery, TemporaryDeliveryError
@@ -34,21 +34,12 @@ def imap_settings(dovecot: Dovecot, tmp_path: Path) -> ImapSettings:
     )
 
 
-def accept(gateway: RunningGateway, subject: str) -> str:
-    with gateway.smtp() as client:
-        client.mail(SENDER)
-        client.rcpt(FRONT_DOOR)
-        code, text = client.data(build_message(subject))
-    assert code == 250, text
-    return text.rsplit(b" ", 1)[1].decode()
-
-
 def test_appended_to_the_route_folder(dovecot: Dovecot, tmp_path: Path) -> None:
     imap = imap_settings(dovecot, tmp_path).model_dump()
     settings = gateway_settings(tmp_path / "var", delivery={"transport": "imap", "imap": imap})
     with RunningGateway(settings) as gateway:
-        crown = accept(gateway, "URN 20AB1234521 - Birmingham Crown Court - R v SMITH")
-        mags = accept(gateway, "URN 20AB1234526 - Walsall MC - R v SMITH")
+        crown = gateway.accept("URN 20AB1234521 - Birmingham Crown Court - R v SMITH")
+        mags = gateway.accept("URN 20AB1234526 - Walsall MC - R v SMITH")
         for message_id in (crown, mags):
             wait_for(lambda m=message_id: gateway.state(m) == "delivered")
     assert dovecot.count("crown_court", crown) == 1
@@ -62,11 +53,11 @@ def test_dovecot_down_means_retries_not_loss_and_no_duplicates(
     imap = imap_settings(dovecot, tmp_path).model_dump()
     settings = gateway_settings(tmp_path / "var", delivery={"transport": "imap", "imap": imap})
     with RunningGateway(settings) as gateway:
-        before = [accept(gateway, f"URN 20AB12{n:03d}26 - Walsall MC") for n in range(3)]
+        before = [gateway.accept(f"URN 20AB12{n:03d}26 - Walsall MC") for n in range(3)]
         for message_id in before:
             wait_for(lambda m=message_id: gateway.state(m) == "delivered")
         dovecot.stop()
-        during = [accept(gateway, f"URN 20AB12{n:03d}26 - Walsall MC") for n in range(3, 8)]
+        during = [gateway.accept(f"URN 20AB12{n:03d}26 - Walsall MC") for n in range(3, 8)]
         wait_for(
             lambda: all(
                 any(a["outcome"] == "temporary" for a in gateway.journal("attempts", m))

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conftest import FRONT_DOOR, RULES_DIR, SENDER, build_message, copy_rules
+from conftest import FRONT_DOOR, RULES_DIR, copy_rules
 from gateway_helpers import (
     RunningGateway,
     cli_config,
@@ -180,15 +180,7 @@ def _queue(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def _accept(
-    gateway: RunningGateway, subject: str = "URN 20AB1234521 - Walsall MC - R v SMITH"
-) -> str:
-    with gateway.smtp() as client:
-        client.mail(SENDER)
-        client.rcpt(FRONT_DOOR)
-        code, text = client.data(build_message(subject))
-    assert code == 250
-    return text.rsplit(b" ", 1)[1].decode()
+WALSALL = "URN 20AB1234521 - Walsall MC - R v SMITH"
 
 
 def test_requeue_after_a_mailbox_fix_delivers_to_the_new_address(
@@ -204,7 +196,7 @@ def test_requeue_after_a_mailbox_fix_delivers_to_the_new_address(
     config = cli_config(tmp_path / "mailrouter.toml", settings, rules_dir=str(rules))
     sink.answers = ["550 5.1.1 no such mailbox", "550 5.1.1 no such mailbox"]
     with RunningGateway(settings) as gateway:
-        first, second = _accept(gateway), _accept(gateway)
+        first, second = gateway.accept(WALSALL), gateway.accept(WALSALL)
         wait_for(lambda: gateway.state(first) == gateway.state(second) == "parked")
         # The team's address was wrong; ops fix it in the rules and reload.
         mailboxes = rules / "mailboxes.yaml"
@@ -235,8 +227,8 @@ def test_delete_cat_and_filters(tmp_path: Path, downstream: tuple[Downstream, in
     config = cli_config(tmp_path / "mailrouter.toml", settings)
     sink.answers = ["550 5.1.1 no such mailbox"] * 2
     with RunningGateway(settings) as gateway:
-        mags = _accept(gateway)
-        crown = _accept(gateway, "URN 20AB1234522 - Birmingham Crown Court - R v JONES")
+        mags = gateway.accept(WALSALL)
+        crown = gateway.accept("URN 20AB1234522 - Birmingham Crown Court - R v JONES")
         wait_for(lambda: gateway.state(mags) == gateway.state(crown) == "parked")
         shown = _queue(config, "cat", mags)
         assert shown.returncode == 0 and f'"id": "{mags}"' in shown.stdout
@@ -371,8 +363,8 @@ def test_trace_finds_messages_and_refusals_by_what_ops_know(tmp_path: Path, tmp_
     settings = gateway_settings(tmp_path / "var", rules_dir=rules.directory)
     config = cli_config(tmp_path / "mailrouter.toml", settings)
     with RunningGateway(settings) as gateway:
-        walsall = _accept(gateway)
-        crown = _accept(gateway, "URN 20AB1234522 - Birmingham Crown Court - R v JONES")
+        walsall = gateway.accept(WALSALL)
+        crown = gateway.accept("URN 20AB1234522 - Birmingham Crown Court - R v JONES")
         with gateway.smtp() as client:  # a stranger, refused at RCPT: journalled too
             client.mail("someone@example.com")
             assert client.rcpt(FRONT_DOOR)[0] == 550
@@ -407,7 +399,7 @@ def test_trace_finds_messages_and_refusals_by_what_ops_know(tmp_path: Path, tmp_
 def test_the_rules_version_is_on_each_decision_and_delivered_copy(tmp_path: Path) -> None:
     with RunningGateway(gateway_settings(tmp_path / "var")) as gateway:
         version = gateway.gateway.ruleset.fingerprint  # type: ignore[union-attr]
-        message_id = _accept(gateway)
+        message_id = gateway.accept(WALSALL)
         (path,) = wait_for(lambda: delivered_files(gateway.maildir("magistrates")))
         assert f"X-Mailrouter-Rules: {version}\r\n".encode() in path.read_bytes()
         assert gateway.row(message_id)["rules_version"] == version

@@ -155,7 +155,7 @@ def test_a_database_restart_is_a_temporary_failure_and_then_mail_flows_again(
     settings = gateway_settings(tmp_path / "var", journal_url=postgres.fresh_journal_url())
     subject = "URN 20AB1234521 - Walsall MC - R v SMITH"
     with RunningGateway(settings) as gateway:
-        before = _accept(gateway, subject)
+        before = gateway.accept(subject)
         wait_for(lambda: gateway.state(before) == "delivered")
         server.restart()  # every connection of the gateway and its delivery child is cut
         replies = []
@@ -254,16 +254,7 @@ def test_a_resubmission_is_tagged_whichever_node_saw_the_first(
     second = gateway_settings(tmp_path / "b", journal_url=url, node="node-b")
     subject = "URN 20AB1234521 - Walsall MC - R v SMITH"
     with RunningGateway(first) as node_a, RunningGateway(second) as node_b:
-        assert "resubmission" not in (node_a.journal("get", _accept(node_a, subject))["tags"] or "")
+        assert "resubmission" not in (node_a.journal("get", node_a.accept(subject))["tags"] or "")
         time.sleep(1.0)  # node b takes the journal's recent URNs again meanwhile
-        again = node_b.journal("get", _accept(node_b, subject))  # b's first message of it
+        again = node_b.journal("get", node_b.accept(subject))  # b's first message of it
     assert "resubmission" in (again["tags"] or "")
-
-
-def _accept(gateway: RunningGateway, subject: str) -> str:
-    with gateway.smtp() as client:
-        client.mail(SENDER)
-        client.rcpt(FRONT_DOOR)
-        code, text = client.data(build_message(subject))
-    assert code == 250, text
-    return text.rsplit(b" ", 1)[1].decode()

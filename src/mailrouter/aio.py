@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+
+from mailrouter import logs
+from mailrouter.config import Settings
 
 
 async def cancel_and_wait(*tasks: asyncio.Task[object] | None, every: float = 1.0) -> None:
@@ -18,3 +22,17 @@ async def cancel_and_wait(*tasks: asyncio.Task[object] | None, every: float = 1.
     for task in tasks:
         if task is not None and not task.cancelled():
             task.exception()  # retrieved: an error it ended with was logged where it happened
+
+
+async def settings_from_parent() -> tuple[Settings, asyncio.StreamReader]:
+    """For a child process of the gateway (delivery, acceptor): its settings, whole, from the
+    first line of its stdin (never a file or an environment that may have changed since the
+    parent started), with logging set up by them; and the rest of stdin, which ends when the
+    parent stops or dies."""
+    commands = asyncio.StreamReader()
+    await asyncio.get_running_loop().connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(commands), os.fdopen(0, "rb", buffering=0)
+    )
+    settings = Settings.model_validate_json(await commands.readline())
+    logs.configure(settings.log.level, settings.log.format)
+    return settings, commands

@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 
 from mailrouter import logs
+from mailrouter.aio import settings_from_parent
 from mailrouter.config import Settings
 from mailrouter.deliver.transports import open_transports
 from mailrouter.deliver.worker import DeliveryQueue
@@ -163,12 +164,7 @@ def _exclusive_lock(path: Path) -> int:
 
 async def _main() -> None:
     loop = asyncio.get_running_loop()
-    commands = asyncio.StreamReader()
-    await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(commands), os.fdopen(0, "rb", buffering=0)
-    )
-    settings = Settings.model_validate_json(await commands.readline())
-    logs.configure(settings.log.level, settings.log.format)
+    settings, commands = await settings_from_parent()
     # The parent decides when we stop, by closing our stdin. A ^C at a terminal, or a service
     # manager's SIGTERM, reaches the whole process group; the parent passes it on that way.
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -29,6 +29,7 @@ import sys
 from collections.abc import Callable
 
 from mailrouter import logs
+from mailrouter.aio import settings_from_parent
 from mailrouter.config import Settings
 
 log = logs.get("mailrouter.workers")
@@ -132,13 +133,7 @@ class ToParent:
 async def _main() -> None:
     from mailrouter.gateway import Gateway  # the acceptor is a gateway that only listens
 
-    loop = asyncio.get_running_loop()
-    commands = asyncio.StreamReader()
-    await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(commands), os.fdopen(0, "rb", buffering=0)
-    )
-    settings = Settings.model_validate_json(await commands.readline())
-    logs.configure(settings.log.level, settings.log.format)
+    settings, commands = await settings_from_parent()
     gateway = Gateway(settings, acceptor=True)
     await gateway.start()
 

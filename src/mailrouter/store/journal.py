@@ -40,8 +40,6 @@ from typing import Any, TypeVar
 from mailrouter.paths import private_dir
 from mailrouter.store import migrations
 from mailrouter.store.database import (
-    POSTGRESQL,
-    SQLITE,
     PgConnection,
     connect_sqlite,
     is_postgresql,
@@ -127,7 +125,6 @@ class Journal:
         self.lease_seconds = lease_seconds
         self._db: Any
         if is_postgresql(target):
-            self.dialect = POSTGRESQL
             self._path = ""
             self._db = PgConnection(str(target), timeout=timeout)
             self._begin = "BEGIN"
@@ -138,7 +135,6 @@ class Journal:
         private_dir(path.parent)
         if not path.exists():  # SQLite gives its -wal and -shm files the database's mode
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        self.dialect = SQLITE
         self._path = str(path)
         self._db = connect_sqlite(path, timeout)
         self._begin = "BEGIN IMMEDIATE"  # one writer at a time: the whole file is the lock
