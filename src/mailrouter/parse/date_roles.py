@@ -88,13 +88,11 @@ _UNREAD = BlockText("", [])
 
 
 def read_blocks(blocks: list[Block], vocabulary: Vocabulary) -> list[BlockText]:
-    out: list[BlockText] = []
-    for block in blocks:
-        if block.kind in _SELF_EXPLAINED:
-            out.append(_UNREAD)
-        else:
-            low = lowered(block.text)
-            out.append(BlockText(low, vocabulary.cues(low)))
+    out: list[BlockText] = [_UNREAD] * len(blocks)
+    read = [index for index, block in enumerate(blocks) if block.kind not in _SELF_EXPLAINED]
+    lows = [lowered(blocks[index].text) for index in read]
+    for index, low, cues in zip(read, lows, vocabulary.cues_each(lows), strict=True):
+        out[index] = BlockText(low, cues)
     return out
 
 

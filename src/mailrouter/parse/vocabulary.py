@@ -155,9 +155,16 @@ class Vocabulary:
 
     def cues(self, lowered: str) -> list[Cue]:
         """Every cue phrase in `lowered` (text lower-cased with its offsets kept)."""
+        return self._cues(self.cue_phrases.find_all(lowered))
+
+    def cues_each(self, lowered_texts: Sequence[str]) -> list[list[Cue]]:
+        """cues() of each text, searched in one pass."""
+        return [self._cues(found) for found in self.cue_phrases.find_each(lowered_texts)]
+
+    def _cues(self, found: list[tuple[int, int, str]]) -> list[Cue]:
         out: list[Cue] = []
         cache = self._cue_cache
-        for start, end, phrase in self.cue_phrases.find_all(lowered):
+        for start, end, phrase in found:
             kind = cache.get(phrase, _UNKNOWN)
             if kind is _UNKNOWN:
                 kind = self.cue_kinds.get(fold(phrase).strip())
