@@ -48,6 +48,7 @@ TOOLS = ROOT.parent / "shared" / "tools"
 MAILROUTER = Path(sys.executable).with_name("mailrouter")
 SENDER = "a.solicitor@smithlaw.co.uk.cjsm.net"
 FRONT_DOOR = "defence.westmidlands@cps.gov.uk"
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def defence_message(size: int = 10_000) -> str:
@@ -108,6 +109,26 @@ def resident_mib(pids: list[int]) -> float:
     return round(total / 1024, 1)
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of every CPU since boot, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def process_ticks(pids: list[int]) -> dict[int, int]:
+    """User and system clock ticks of each process (from /proc/<pid>/stat)."""
+    ticks = {}
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ticks[pid] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
 class Probe(threading.Thread):
     """One session at a time, timing DATA to 250, until stopped."""
 
@@ -139,6 +160,8 @@ class Probe(threading.Thread):
 def run_load(contender: Contender, count: int, sessions: int, message_file: Path,
              sample: Callable[[], None] | None = None) -> dict[str, float]:  # fmt: skip
     probe = Probe(contender.port, message_file.read_bytes().replace(b"\n", b"\r\n"))
+    pids = contender.pids()
+    machine_before, tree_before = machine_ticks(), process_ticks(pids)
     started = time.perf_counter()
     source = subprocess.Popen(
         ["smtp-source", "-s", str(sessions), "-m", str(count), "-f", SENDER, "-t", FRONT_DOOR,
@@ -155,6 +178,13 @@ def run_load(contender: Contender, count: int, sessions: int, message_file: Path
     probe.join(120)
     _, errors = source.communicate()
     sent = count + len(probe.latencies)
+    machine_after, tree_after = machine_ticks(), process_ticks(pids)
+    busy = (machine_after[0] - machine_before[0]) / max(1, machine_after[1] - machine_before[1])
+    # CPU of each of the contender's processes per message accepted, in ms (load, not drain)
+    per_message = [
+        round((tree_after[pid] - tree_before.get(pid, 0)) * 1000 / TICKS / sent, 2)
+        for pid in sorted(tree_after)
+    ]
     drain_started = time.monotonic()
     while not contender.drained():
         if time.monotonic() - drain_started > 600:
@@ -168,6 +198,8 @@ def run_load(contender: Contender, count: int, sessions: int, message_file: Path
         "probe_n": len(probe.latencies),
         "fail": probe.failures + (source.returncode != 0),
         "drain_s": round(time.monotonic() - drain_started, 1),
+        "cpu_busy": round(busy, 2),
+        **({"cpu_ms_per_msg": per_message} if per_message else {}),
         **({"error": errors.strip()[:200]} if source.returncode else {}),
     }
 
@@ -179,6 +211,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--long", type=int, default=0, help="messages for the memory run")
     parser.add_argument("--only", help="comma-separated contender names")
+    parser.add_argument("--size", type=int, default=10_000, help="bytes of the message")
     args = parser.parse_args()
     if os.geteuid() != 0 or shutil.which("smtp-source") is None:
         print("bench/scale.py needs root and Debian's postfix (smtp-source, smtp-sink)")
@@ -186,7 +219,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="mailrouter-scale-"))
     work.chmod(0o755)
     message_file = work / "message.txt"
-    message_file.write_text(defence_message())
+    message_file.write_text(defence_message(args.size))
     processes: list[subprocess.Popen[bytes]] = []
     contenders: list[Contender] = []
     postfix: Postfix | None = None
