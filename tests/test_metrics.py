@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from conftest import FRONT_DOOR, SENDER, build_message
 from gateway_helpers import RunningGateway, free_port, gateway_settings, wait_for
 from mailrouter.deliver.process import DeliveryProcess
+from mailrouter.metrics import GatewayMetrics
 
 pytestmark = pytest.mark.storage  # runs on PostgreSQL too (make test)
 
@@ -21,7 +22,10 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 def scrape(gateway: RunningGateway) -> Samples:
     assert gateway.gateway is not None
-    url = f"http://127.0.0.1:{gateway.gateway.http.port}/metrics"
+    return scrape_url(f"http://127.0.0.1:{gateway.gateway.http.port}/metrics")
+
+
+def scrape_url(url: str) -> Samples:
     with urllib.request.urlopen(url, timeout=10) as answer:
         assert answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
         text = answer.read().decode()
@@ -90,3 +94,47 @@ def test_a_parked_messages_age_and_a_reload_show(tmp_path: Path) -> None:
         gateway.gateway.reload_rules()  # type: ignore[union-attr]
         reloaded = scrape(gateway)
     assert value(reloaded, "mailrouter_rules_reloads_total", result="accepted") == 1
+
+
+def test_an_acceptors_reports_count_in_the_gateways_metrics(tmp_path: Path) -> None:
+    """What an acceptor process counts reaches the gateway's registry as its reports say;
+    a report holds only what is new, and an acceptor gone takes its sessions with it."""
+    open_sessions = [3]
+    acceptor = GatewayMetrics(tmp_path, lambda: open_sessions[0], reports=True)
+    gateway = GatewayMetrics(tmp_path, lambda: 1, reports=False)
+    for code in ("250", "250", "550"):
+        acceptor.count_reply(code)
+    for _ in range(1500):
+        acceptor.observe_decide(0.002)
+    reports = []
+    while (report := acceptor.report()) is not None:
+        reports.append(report)
+    assert [len(r["decide"]) for r in reports] == [1000, 500]  # one line stays short
+    for report in reports:
+        gateway.add_report(2, report)
+    assert gateway.report() is None  # the gateway itself keeps nothing to report
+    samples = _render(gateway)
+    assert samples[("mailrouter_smtp_replies_total", (("code", "250"),))] == 2
+    assert samples[("mailrouter_smtp_replies_total", (("code", "550"),))] == 1
+    assert samples[("mailrouter_decide_seconds_count", ())] == 1500
+    assert samples[("mailrouter_decide_seconds_sum", ())] == pytest.approx(3.0)
+    assert samples[("mailrouter_smtp_sessions", ())] == 1 + 3
+    acceptor.count_reply("250")
+    open_sessions[0] = 0
+    gateway.add_report(2, acceptor.report())
+    samples = _render(gateway)
+    assert samples[("mailrouter_smtp_replies_total", (("code", "250"),))] == 3
+    assert samples[("mailrouter_smtp_sessions", ())] == 1
+    gateway.add_report(5, {"replies": {}, "decide": [], "sessions": 4})
+    gateway.add_report(5, None)  # that acceptor died
+    assert _render(gateway)[("mailrouter_smtp_sessions", ())] == 1
+
+
+def _render(metrics: GatewayMetrics) -> Samples:
+    totals = {key: [] for key in ("queue", "messages", "attempts", "notices", "refusals")}
+    text = metrics.render(totals).decode()  # type: ignore[arg-type]
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }

@@ -21,6 +21,7 @@ import pytest
 from conftest import FRONT_DOOR, RULES_DIR, SENDER, build_message
 from gateway_helpers import delivered_files, free_port, wait_for
 from test_crash import Gateway, backend_settings, wait_listening
+from test_metrics import Samples, scrape_url
 
 pytestmark = pytest.mark.storage  # runs on PostgreSQL too (make test)
 
@@ -60,7 +61,7 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
     rules = tmp_path / "rules"
     shutil.copytree(RULES_DIR, rules)
     node = Gateway(tmp_path / "var", free_port(), SMTP__WORKERS="3", RULES_DIR=str(rules),
-                   **backend_settings())  # fmt: skip
+                   HTTP__PORT=str(free_port()), **backend_settings())  # fmt: skip
     node.start()
     wait_listening(node.port)
     wait_for(lambda: len(_listeners(node.port)) == 3, timeout=30)
@@ -68,7 +69,16 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
     node.stop()
 
 
+def _metrics(gateway: Gateway) -> Samples:
+    return scrape_url(f"http://127.0.0.1:{gateway.env['MAILROUTER_HTTP__PORT']}/metrics")
+
+
+def _replies(gateway: Gateway, code: str) -> float:
+    return _metrics(gateway).get(("mailrouter_smtp_replies_total", (("code", code),)), 0.0)
+
+
 def test_connections_are_spread_over_the_workers_and_all_mail_delivered(gateway: Gateway) -> None:
+    """…and the gateway's /metrics counts the sessions, replies and decisions of every one."""
     assert gateway.process is not None
     acceptors = _listeners(gateway.port) - {gateway.process.pid}
     assert len(acceptors) == 2 and acceptors <= set(gateway.children())
@@ -79,6 +89,8 @@ def test_connections_are_spread_over_the_workers_and_all_mail_delivered(gateway:
             client.ehlo("workers.test")
         serving = _serving(gateway.port)
         assert set(serving) == _listeners(gateway.port), serving
+        sessions = ("mailrouter_smtp_sessions", ())
+        assert wait_for(lambda: _metrics(gateway).get(sessions) == 30, timeout=15)
         for number, client in enumerate(clients):
             client.mail(SENDER)
             client.rcpt(FRONT_DOOR)
@@ -89,6 +101,11 @@ def test_connections_are_spread_over_the_workers_and_all_mail_delivered(gateway:
             client.quit()
     mail = gateway.var / "mail" / "magistrates"
     assert len(wait_for(lambda: len(delivered_files(mail)) == 30 and delivered_files(mail))) == 30
+    assert wait_for(lambda: _replies(gateway, "221") == 30, timeout=15)
+    samples = _metrics(gateway)
+    assert _replies(gateway, "354") == 30
+    assert samples[("mailrouter_decide_seconds_count", ())] == 30
+    assert samples[("mailrouter_smtp_sessions", ())] == 0
 
 
 def test_a_killed_acceptor_is_replaced_and_a_reload_reaches_every_one(

@@ -156,7 +156,9 @@ class Gateway:
             self.lock = DataDirLock(settings.var_dir)
             self.lock.acquire()
         self.control = ControlServer(self, settings.var_dir / SOCKET_NAME)
-        self.metrics = GatewayMetrics(settings.spool_dir, lambda: self.limit.active)
+        self.metrics = GatewayMetrics(
+            settings.spool_dir, lambda: self.limit.active, reports=acceptor
+        )
         self.metrics.running(self.ruleset.fingerprint)
         self.http = HttpServer(
             {"/": lambda params: status_page.render(self, params),
@@ -226,7 +228,9 @@ class Gateway:
         """The other `smtp.workers - 1` processes, on the port this one bound."""
         smtp = self.settings.smtp.model_copy(update={"port": self.port})
         settings = self.settings.model_copy(update={"smtp": smtp})
-        self.acceptors = Acceptors(settings, self.settings.smtp.workers - 1, self.queue.submit)
+        self.acceptors = Acceptors(
+            settings, self.settings.smtp.workers - 1, self.queue.submit, self.metrics.add_report
+        )
         await self.acceptors.start()
 
     async def _start_acceptor(self) -> None:
@@ -239,7 +243,7 @@ class Gateway:
                  rules_version=self.ruleset.fingerprint)  # fmt: skip
 
     def _count_reply(self, code: str) -> None:
-        self.metrics.replies.labels(code=code).inc()
+        self.metrics.count_reply(code)
 
     def _rules(self) -> Ruleset:
         return self.ruleset

@@ -9,10 +9,15 @@ Two sources, one registry per gateway:
   any other node on the same journal) writes there, so its work is counted without sharing
   counters between processes.
 Plus the free space on the spool's filesystem, read at each scrape.
+
+With `smtp.workers`, each acceptor process counts its own replies, decide times and sessions
+and reports what is new every second to the gateway (`report`, over the pipe its spooled ids
+take), which adds it to its own (`add_report`): the gateway's /metrics covers every process.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -27,8 +32,16 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Totals = dict[str, list[tuple[Any, ...]]]  # Journal.totals
 
 
+# Decide times in an acceptor's report: whole units of 10 µs, far finer than the buckets.
+_REPORT_UNIT = 1e-5
+_REPORT_DECIDES = 1000  # a report's line stays far below the reading side's 64 KiB
+
+
 class GatewayMetrics:
-    def __init__(self, spool_dir: os.PathLike[str] | str, sessions: Callable[[], int]) -> None:
+    def __init__(
+        self, spool_dir: os.PathLike[str] | str, sessions: Callable[[], int], *, reports: bool
+    ) -> None:
+        """`reports`: keep what is new since the last `report` (an acceptor does)."""
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.replies = Counter(
@@ -45,11 +58,57 @@ class GatewayMetrics:
             "mailrouter_rules_info", "The running rules' version (value 1)", ["version"],
             registry=r,
         )  # fmt: skip
+        self._sessions = sessions
+        self._acceptor_sessions: dict[int, int] = {}  # by acceptor slot, as last reported
         Gauge("mailrouter_smtp_sessions", "SMTP sessions open", registry=r).set_function(
-            lambda: float(sessions())
+            lambda: float(sessions() + sum(self._acceptor_sessions.values()))
         )
         self._journal = _JournalCollector(spool_dir)
         r.register(self._journal)
+        self._reports = reports
+        self._new_replies: collections.Counter[str] = collections.Counter()
+        self._new_decides: list[int] = []
+        self._reported_sessions = -1
+
+    def count_reply(self, code: str) -> None:
+        self.replies.labels(code=code).inc()
+        if self._reports:
+            self._new_replies[code] += 1
+
+    def observe_decide(self, seconds: float) -> None:
+        self.decide_seconds.observe(seconds)
+        if self._reports:
+            self._new_decides.append(round(seconds / _REPORT_UNIT))
+
+    def report(self) -> dict[str, Any] | None:
+        """What this process counted since its last report (at most _REPORT_DECIDES decide
+        times: call again for the rest), and its sessions open now; None when nothing has
+        changed, or when this process does not report."""
+        if not self._reports:
+            return None
+        sessions = self._sessions()
+        if not self._new_replies and not self._new_decides and sessions == self._reported_sessions:
+            return None
+        decides, self._new_decides = (
+            self._new_decides[:_REPORT_DECIDES],
+            self._new_decides[_REPORT_DECIDES:],
+        )
+        out = {"replies": dict(self._new_replies), "decide": decides, "sessions": sessions}
+        self._new_replies = collections.Counter()
+        self._reported_sessions = sessions
+        return out
+
+    def add_report(self, slot: int, report: dict[str, Any] | None) -> None:
+        """Count an acceptor's report as this process's own; None: the acceptor in `slot`
+        has gone (its sessions with it)."""
+        if report is None:
+            self._acceptor_sessions.pop(slot, None)
+            return
+        for code, count in report["replies"].items():
+            self.replies.labels(code=str(code)).inc(int(count))
+        for units in report["decide"]:
+            self.decide_seconds.observe(int(units) * _REPORT_UNIT)
+        self._acceptor_sessions[slot] = int(report["sessions"])
 
     def running(self, version: str) -> None:
         self.rules.clear()

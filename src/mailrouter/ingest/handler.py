@@ -139,7 +139,7 @@ class GatewayHandler:
             )
         else:
             decision = _decide(message_envelope, raw, ruleset, now, gateway.recent)
-        gateway.metrics.decide_seconds.observe(time.perf_counter() - deciding)
+        gateway.metrics.observe_decide(time.perf_counter() - deciding)
         gateway.recent.note(decision.urn, now.timestamp())
 
         message_id = new_id(now.timestamp())

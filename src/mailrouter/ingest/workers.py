@@ -7,9 +7,10 @@ port, so the kernel spreads new connections over all N. Each acceptor decides an
 the gateway does, and writes the id of each message it spooled on its stdout; the gateway
 hands those ids to its one delivery side. An id lost with a pipe is no message lost: on
 PostgreSQL the delivery side's next scan finds the row written with the message; with SQLite
-the delivery side adopts the spool file when it next starts.
+the delivery side adopts the spool file when it next starts. Every second an acceptor also
+writes what its metrics counted since (a JSON line), which the gateway adds to its /metrics.
 
-    gateway (lock, control, HTTP, delivery child) <--"<id>\\n"-- acceptor 1 … N-1
+    gateway (lock, control, HTTP, delivery child) <--"<id>\\n" and {"metrics": …}-- acceptor
 
 Acceptors are children of the gateway and hold no lock of their own: one gateway per var_dir
 still holds. Each reads its settings from its stdin and stops when its stdin closes (the
@@ -24,29 +25,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from mailrouter import logs
 from mailrouter.aio import settings_from_parent
 from mailrouter.config import Settings
 
+if TYPE_CHECKING:
+    from mailrouter.gateway import Gateway
+
 log = logs.get("mailrouter.workers")
 
 _RESTART_PAUSE = 1.0
+REPORT_SECONDS = 1.0  # how often an acceptor reports its metrics
+
+Report = Callable[[int, dict[str, Any] | None], None]
 
 
 class Acceptors:
     """The gateway's side: starts the acceptors, passes on the ids they spooled, restarts one
     that dies, and stops them when the gateway stops."""
 
-    def __init__(self, settings: Settings, count: int, on_spooled: Callable[[str], None]) -> None:
+    def __init__(
+        self, settings: Settings, count: int, on_spooled: Callable[[str], None], on_report: Report
+    ) -> None:
         """`settings`: with the port the gateway bound (an acceptor must share it, not pick
-        its own)."""
+        its own). `on_report(slot, metrics)`: an acceptor's metrics report; None when it has
+        gone."""
         self.settings = settings
         self.count = count
         self.on_spooled = on_spooled
+        self.on_report = on_report
         self._children: list[asyncio.subprocess.Process | None] = [None] * count
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -95,9 +108,13 @@ class Acceptors:
             child = self._children[slot]
             assert child is not None and child.stdout is not None
             while line := await child.stdout.readline():
+                if line.startswith(b"{"):
+                    self._report(slot, child.pid, line)
+                    continue
                 message_id = line.strip().decode("ascii", "replace")
                 if message_id:
                     self.on_spooled(message_id)
+            self.on_report(slot, None)
             code = await child.wait()
             if self._stopping:
                 return
@@ -106,6 +123,19 @@ class Acceptors:
             if self._stopping:
                 return
             await self._spawn(slot)
+
+    def _report(self, slot: int, pid: int | None, line: bytes) -> None:
+        try:
+            self.on_report(slot, json.loads(line)["metrics"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("acceptor_report_unread", pid=pid, error=repr(exc)[:200])
+
+
+def _to_parent(data: bytes) -> None:
+    """Write all of `data` to the gateway (our stdout). Raises OSError."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(1, view) :]
 
 
 class ToParent:
@@ -119,7 +149,7 @@ class ToParent:
         owed. (With the gateway gone, this acceptor is stopping; the message is found when
         the delivery side next starts and adopts the spool.)"""
         try:
-            os.write(1, message_id.encode("ascii") + b"\n")  # far below PIPE_BUF: atomic
+            _to_parent(message_id.encode("ascii") + b"\n")
         except OSError as exc:
             log.warning("acceptor_pipe_closed", id=message_id, error=str(exc))
 
@@ -142,8 +172,26 @@ async def _main() -> None:
         gateway.request_stop()
 
     watcher = asyncio.create_task(parent_gone())
+    reporter = asyncio.create_task(_report_metrics(gateway))
     await gateway.serve()
     watcher.cancel()
+    reporter.cancel()
+    _send_reports(gateway)  # the last second's, and the 421s of the stop
+
+
+async def _report_metrics(gateway: Gateway) -> None:
+    while True:
+        await asyncio.sleep(REPORT_SECONDS)
+        _send_reports(gateway)
+
+
+def _send_reports(gateway: Gateway) -> None:
+    while (report := gateway.metrics.report()) is not None:
+        try:
+            _to_parent(json.dumps({"metrics": report}, separators=(",", ":")).encode() + b"\n")
+        except OSError as exc:
+            log.warning("acceptor_pipe_closed", error=str(exc))
+            return
 
 
 if __name__ == "__main__":
