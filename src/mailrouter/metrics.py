@@ -66,12 +66,16 @@ class GatewayMetrics:
         self._journal = _JournalCollector(spool_dir)
         r.register(self._journal)
         self._reports = reports
+        self._reply_counters: dict[str, Any] = {}
         self._new_replies: collections.Counter[str] = collections.Counter()
         self._new_decides: list[int] = []
         self._reported_sessions = -1
 
     def count_reply(self, code: str) -> None:
-        self.replies.labels(code=code).inc()
+        counter = self._reply_counters.get(code)
+        if counter is None:  # labels() costs more than the count; a gateway sends few codes
+            counter = self._reply_counters[code] = self.replies.labels(code=code)
+        counter.inc()
         if self._reports:
             self._new_replies[code] += 1
 
