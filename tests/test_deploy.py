@@ -1,4 +1,6 @@
-"""deploy/, each file tested (issue 13): the systemd unit passes systemd-analyze verify; the
+"""deploy/, each file tested (issue 13): the systemd unit passes systemd-analyze verify, and
+the gateway run with the unit's privileges (nobody, CAP_NET_BIND_SERVICE alone) binds a port
+below 1024 and delivers; the
 Postfix snippets pass postfix check; a real Postfix configured from them, with the gateway as
 its before-queue filter, delivers defence mail to the team, refuses a bounce in the sending
 client's own session with the gateway's text, and queues nothing for it; Dovecot started from
@@ -10,11 +12,15 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import random
 import re
 import shutil
 import smtplib
+import socket
 import subprocess
 import sys
+import sysconfig
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,6 +53,117 @@ def test_the_systemd_unit_verifies(tmp_path: Path) -> None:
                             text=True, timeout=60)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "mailrouter.service" not in result.stderr, result.stderr
+
+
+# --- the unit's privileges, for real -------------------------------------------------------
+
+_UNPRIVILEGED = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--no-new-privs"]
+_BIND_ONLY = [  # AmbientCapabilities= and CapabilityBoundingSet=CAP_NET_BIND_SERVICE
+    "--inh-caps=+net_bind_service", "--ambient-caps=+net_bind_service",
+    "--bounding-set=-all,+net_bind_service",
+]  # fmt: skip
+_CAP_NET_BIND_SERVICE = 1 << 10
+
+
+def _system_python() -> str:
+    """A Python the unprivileged user can run, with this checkout and its packages on its
+    path (this venv's own interpreter may sit in root's home, which nobody may enter)."""
+    python = shutil.which("python3", path="/usr/bin:/usr/local/bin")
+    if python is None:
+        pytest.skip("no system python3")
+    found = subprocess.run([python, "-c", "import sys; print(sys.version_info[:2])"],
+                           capture_output=True, text=True)  # fmt: skip
+    if found.stdout.strip() != str(tuple(sys.version_info[:2])):
+        pytest.skip(f"the system python3 is not Python {sys.version_info[:2]}")
+    return python
+
+
+def _free_privileged_port() -> int:
+    for port in random.sample(range(600, 1024), 200):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip("no free port below 1024")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root and setpriv (util-linux)")  # fmt: skip
+def test_the_gateway_takes_port_25s_kind_as_nobody_with_only_the_units_capability() -> None:
+    """What the unit gives the gateway, given with setpriv: an unprivileged user, no new
+    privileges, and of all capabilities only CAP_NET_BIND_SERVICE (ambient). It binds a
+    port below 1024, keeps no other privilege, takes a message and its delivery child
+    delivers it; without the capability the same start is refused."""
+    python = _system_python()
+    site = sysconfig.get_paths()["purelib"]  # this venv's packages
+    var = Path(tempfile.mkdtemp(prefix="mailrouter-unit-"))  # outside pytest's root-only tmp
+    try:
+        os.chown(var, pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid)
+        port = _free_privileged_port()
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": f"{ROOT / 'src'}:{site}",
+            "MAILROUTER_VAR_DIR": str(var / "state"),
+            "MAILROUTER_RULES_DIR": str(ROOT / "routing_rules"),
+            "MAILROUTER_SMTP__PORT": str(port),
+            "MAILROUTER_HTTP__PORT": "0",
+            "MAILROUTER_DELIVERY__SCAN_SECONDS": "0.2",
+        }
+        serve = [
+            python,
+            "-c",
+            "import sys; from mailrouter.cli import main; sys.exit(main(['serve']))",
+        ]
+        reachable = subprocess.run(["setpriv", *_UNPRIVILEGED, python, "-c", "import mailrouter"],
+                                   env=env, capture_output=True, text=True)  # fmt: skip
+        if reachable.returncode != 0:
+            pytest.skip(f"nobody cannot import this checkout: {reachable.stderr[-200:]}")
+
+        refused = subprocess.run(["setpriv", *_UNPRIVILEGED, *serve], env=env,
+                                 capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert refused.returncode != 0
+        said = refused.stdout + refused.stderr
+        assert f"{port}" in said and ("Permission denied" in said or "Errno 13" in said), said
+
+        gateway = subprocess.Popen(["setpriv", *_UNPRIVILEGED, *_BIND_ONLY, *serve], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            wait_for(lambda: _answers(port) or gateway.poll() is not None, timeout=60)
+            assert gateway.poll() is None, gateway.stdout.read().decode()[-2000:]  # type: ignore[union-attr]
+            status = _status(gateway.pid)
+            assert status["Uid"].split()[:2] == [str(pwd.getpwnam("nobody").pw_uid)] * 2
+            assert int(status["CapEff"], 16) == _CAP_NET_BIND_SERVICE
+            assert int(status["CapBnd"], 16) == _CAP_NET_BIND_SERVICE
+            assert status["NoNewPrivs"] == "1"
+            with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+                assert client.sendmail(SENDER, [FRONT_DOOR], build_message()) == {}
+            mail = var / "state" / "mail" / "magistrates"
+            files = wait_for(lambda: delivered_files(mail), timeout=30)
+            assert files and all(f.stat().st_uid == pwd.getpwnam("nobody").pw_uid for f in files)
+            children = Path(f"/proc/{gateway.pid}/task/{gateway.pid}/children").read_text().split()
+            assert children and all(_status(int(c))["Uid"].split()[0] == status["Uid"].split()[0]
+                                    for c in children)  # fmt: skip
+        finally:
+            gateway.terminate()
+            gateway.wait(60)
+        assert gateway.returncode == 0
+    finally:
+        shutil.rmtree(var, ignore_errors=True)
+
+
+def _answers(port: int) -> bool:
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=5):
+            return True
+    except OSError:
+        return False
+
+
+def _status(pid: int) -> dict[str, str]:
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return {key: value.strip() for key, _, value in (line.partition(":") for line in lines)}
 
 
 def _filter_entry(gateway_port: int) -> str:
