@@ -1,6 +1,7 @@
 """Accept rate and latency of the gateway against Postfix and a bare spool, in one run (issue 13).
 
-    python bench/scale.py [--count 4000] [--sessions 20] [--rounds 3] [--long 0]
+    python bench/scale.py [--count 4000] [--sessions 20] [--rounds 3] [--long 0] [--size N]
+                          [--message FILE.eml] [--only NAME,…]
 
 Contenders, each on a free port on 127.0.0.1, driven in turn (the order alternating by round)
 by Postfix's own load generator, `smtp-source` (C, one message per connection, `--sessions` at
@@ -25,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import email.parser
+import email.utils
 import json
 import os
 import shutil
@@ -65,6 +68,13 @@ def defence_message(size: int = 10_000) -> str:
     while len(text) + len(line) < size - 50:
         text += line
     return text + "\nKind regards\nA Solicitor\nSmith Law LLP\n"
+
+
+def envelope_sender(message_file: Path) -> str:
+    """The address in the message's From: the sender check wants the two to agree."""
+    with message_file.open("rb") as source:
+        parsed = email.parser.BytesHeaderParser().parse(source)
+    return email.utils.parseaddr(parsed.get("From", ""))[1] or SENDER
 
 
 class Contender:
@@ -132,9 +142,9 @@ def process_ticks(pids: list[int]) -> dict[int, int]:
 class Probe(threading.Thread):
     """One session at a time, timing DATA to 250, until stopped."""
 
-    def __init__(self, port: int, message: bytes) -> None:
+    def __init__(self, port: int, message: bytes, sender: str) -> None:
         super().__init__(daemon=True)
-        self.port, self.message = port, message
+        self.port, self.message, self.sender = port, message, sender
         self.latencies: list[float] = []
         self.failures = 0
         self.stopping = threading.Event()
@@ -144,7 +154,7 @@ class Probe(threading.Thread):
             try:
                 with smtplib.SMTP("127.0.0.1", self.port, timeout=60) as client:
                     client.ehlo("probe.test")
-                    client.mail(SENDER)
+                    client.mail(self.sender)
                     client.rcpt(FRONT_DOOR)
                     started = time.perf_counter()
                     code, _ = client.data(self.message)
@@ -159,12 +169,13 @@ class Probe(threading.Thread):
 
 def run_load(contender: Contender, count: int, sessions: int, message_file: Path,
              sample: Callable[[], None] | None = None) -> dict[str, float]:  # fmt: skip
-    probe = Probe(contender.port, message_file.read_bytes().replace(b"\n", b"\r\n"))
+    sender = envelope_sender(message_file)
+    probe = Probe(contender.port, message_file.read_bytes().replace(b"\n", b"\r\n"), sender)
     pids = contender.pids()
     machine_before, tree_before = machine_ticks(), process_ticks(pids)
     started = time.perf_counter()
     source = subprocess.Popen(
-        ["smtp-source", "-s", str(sessions), "-m", str(count), "-f", SENDER, "-t", FRONT_DOOR,
+        ["smtp-source", "-s", str(sessions), "-m", str(count), "-f", sender, "-t", FRONT_DOOR,
          "-F", str(message_file), f"127.0.0.1:{contender.port}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -212,6 +223,7 @@ def main() -> int:
     parser.add_argument("--long", type=int, default=0, help="messages for the memory run")
     parser.add_argument("--only", help="comma-separated contender names")
     parser.add_argument("--size", type=int, default=10_000, help="bytes of the message")
+    parser.add_argument("--message", type=Path, help="send this .eml (From: is the sender)")
     args = parser.parse_args()
     if os.geteuid() != 0 or shutil.which("smtp-source") is None:
         print("bench/scale.py needs root and Debian's postfix (smtp-source, smtp-sink)")
@@ -219,7 +231,10 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="mailrouter-scale-"))
     work.chmod(0o755)
     message_file = work / "message.txt"
-    message_file.write_text(defence_message(args.size))
+    if args.message:
+        message_file.write_bytes(args.message.read_bytes().replace(b"\r\n", b"\n"))
+    else:
+        message_file.write_text(defence_message(args.size))
     processes: list[subprocess.Popen[bytes]] = []
     contenders: list[Contender] = []
     postfix: Postfix | None = None
