@@ -1,11 +1,13 @@
 """cancel_and_wait: a stopping gateway waits for its tasks, and a task that lost a cancellation
-(as Python 3.11's asyncio.wait_for can lose one) still ends."""
+(as Python 3.11's asyncio.wait_for can lose one) still ends. wait_or_kill: a child process
+told to stop is waited for, and killed only when it overstays."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 
-from mailrouter.aio import cancel_and_wait
+from mailrouter.aio import cancel_and_wait, wait_or_kill
 
 
 async def test_a_task_that_swallows_a_cancellation_is_cancelled_again() -> None:
@@ -34,3 +36,16 @@ async def test_ended_tasks_and_none_are_fine_and_an_error_is_retrieved() -> None
     await asyncio.sleep(0.01)
     await cancel_and_wait(failed, done, None)
     assert failed.done() and done.done() and not failed.cancelled()
+
+
+async def test_a_child_that_ends_in_time_is_not_killed_and_one_that_overstays_is() -> None:
+    # `cat` ends when its stdin closes, as the gateway's children do; `sleep` does not.
+    prompt = await asyncio.create_subprocess_exec("cat", stdin=asyncio.subprocess.PIPE)
+    stubborn = await asyncio.create_subprocess_exec("sleep", "60", stdin=asyncio.subprocess.PIPE)
+    for child in (prompt, stubborn):
+        assert child.stdin is not None
+        child.stdin.close()
+    await asyncio.wait_for(wait_or_kill(prompt, 10, "test_killed"), 15)
+    await asyncio.wait_for(wait_or_kill(stubborn, 0.2, "test_killed"), 15)
+    assert prompt.returncode == 0
+    assert stubborn.returncode == -signal.SIGKILL

@@ -8,6 +8,8 @@ import os
 from mailrouter import logs
 from mailrouter.config import Settings
 
+log = logs.get("mailrouter.aio")
+
 
 async def cancel_and_wait(*tasks: asyncio.Task[object] | None, every: float = 1.0) -> None:
     """Cancel `tasks` and return once each has ended. The cancellation is repeated while a task
@@ -22,6 +24,16 @@ async def cancel_and_wait(*tasks: asyncio.Task[object] | None, every: float = 1.
     for task in tasks:
         if task is not None and not task.cancelled():
             task.exception()  # retrieved: an error it ended with was logged where it happened
+
+
+async def wait_or_kill(child: asyncio.subprocess.Process, seconds: float, event: str) -> None:
+    """Wait for a child process told to stop; past `seconds`, log `event` and kill it."""
+    try:
+        await asyncio.wait_for(child.wait(), seconds)
+    except TimeoutError:
+        log.error(event, pid=child.pid)
+        child.kill()
+        await child.wait()
 
 
 async def settings_from_parent() -> tuple[Settings, asyncio.StreamReader]:

@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 from mailrouter import logs
-from mailrouter.aio import settings_from_parent
+from mailrouter.aio import settings_from_parent, wait_or_kill
 from mailrouter.config import Settings
 from mailrouter.deliver.transports import open_transports
 from mailrouter.deliver.worker import DeliveryQueue
@@ -84,12 +84,7 @@ class DeliveryProcess:
             return
         if child.stdin is not None:
             child.stdin.close()
-        try:
-            await asyncio.wait_for(child.wait(), grace + 5)
-        except TimeoutError:
-            log.error("delivery_process_killed", pid=child.pid)
-            child.kill()
-            await child.wait()
+        await wait_or_kill(child, grace + 5, "delivery_process_killed")
         if self._supervisor is not None:
             await asyncio.gather(self._supervisor, return_exceptions=True)
 

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mailrouter import logs
-from mailrouter.aio import settings_from_parent
+from mailrouter.aio import settings_from_parent, wait_or_kill
 from mailrouter.config import Settings
 
 if TYPE_CHECKING:
@@ -85,12 +85,7 @@ class Acceptors:
         for child in self._children:
             if child is None:
                 continue
-            try:
-                await asyncio.wait_for(child.wait(), grace + 5)
-            except TimeoutError:
-                log.error("acceptor_killed", pid=child.pid)
-                child.kill()
-                await child.wait()
+            await wait_or_kill(child, grace + 5, "acceptor_killed")
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _spawn(self, slot: int) -> None:
