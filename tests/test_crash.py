@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FRONT_DOOR, RULES_DIR, SENDER, STANDARD_BODY
-from gateway_helpers import free_port
+from gateway_helpers import free_port, listening
 from postgres import BACKEND, fresh_journal_url
 
 MAILROUTER = str(Path(sys.executable).with_name("mailrouter"))
@@ -157,16 +157,11 @@ class Load:
 
 
 def wait_listening(port: int, timeout: float = 30) -> None:
-    import socket
-
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), 0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError("gateway did not come back")
+    while not listening(port):
+        if time.monotonic() > deadline:
+            raise TimeoutError("gateway did not come back")
+        time.sleep(0.05)
 
 
 def delivered(mail: Path) -> Counter[int]:

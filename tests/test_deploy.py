@@ -28,7 +28,13 @@ import pytest
 import trustme
 
 from conftest import FRONT_DOOR, ROOT, SENDER, build_message
-from gateway_helpers import RunningGateway, delivered_files, gateway_settings, wait_for
+from gateway_helpers import (
+    RunningGateway,
+    delivered_files,
+    gateway_settings,
+    listening,
+    wait_for,
+)
 from mailrouter.config import load_settings
 from peers import Dovecot, Postfix, dovecot_missing, postfix_missing
 from test_postfix import Catch, postfix_in_front
@@ -100,7 +106,8 @@ def test_the_gateway_takes_port_25s_kind_as_nobody_with_only_the_units_capabilit
     site = sysconfig.get_paths()["purelib"]  # this venv's packages
     var = Path(tempfile.mkdtemp(prefix="mailrouter-unit-"))  # outside pytest's root-only tmp
     try:
-        os.chown(var, pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid)
+        nobody = pwd.getpwnam("nobody").pw_uid
+        os.chown(var, nobody, grp.getgrnam("nogroup").gr_gid)
         port = _free_privileged_port()
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -127,13 +134,15 @@ def test_the_gateway_takes_port_25s_kind_as_nobody_with_only_the_units_capabilit
         said = refused.stdout + refused.stderr
         assert f"{port}" in said and ("Permission denied" in said or "Errno 13" in said), said
 
-        gateway = subprocess.Popen(["setpriv", *_UNPRIVILEGED, *_BIND_ONLY, *serve], env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        log = var / "gateway.log"  # a file, not a pipe nobody reads until the end
+        with log.open("wb") as output:
+            gateway = subprocess.Popen(["setpriv", *_UNPRIVILEGED, *_BIND_ONLY, *serve], env=env,
+                                       stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
         try:
-            wait_for(lambda: _answers(port) or gateway.poll() is not None, timeout=60)
-            assert gateway.poll() is None, gateway.stdout.read().decode()[-2000:]  # type: ignore[union-attr]
+            wait_for(lambda: listening(port) or gateway.poll() is not None, timeout=60)
+            assert gateway.poll() is None, log.read_text()[-2000:]
             status = _status(gateway.pid)
-            assert status["Uid"].split()[:2] == [str(pwd.getpwnam("nobody").pw_uid)] * 2
+            assert status["Uid"].split()[:2] == [str(nobody)] * 2
             assert int(status["CapEff"], 16) == _CAP_NET_BIND_SERVICE
             assert int(status["CapBnd"], 16) == _CAP_NET_BIND_SERVICE
             assert status["NoNewPrivs"] == "1"
@@ -141,9 +150,9 @@ def test_the_gateway_takes_port_25s_kind_as_nobody_with_only_the_units_capabilit
                 assert client.sendmail(SENDER, [FRONT_DOOR], build_message()) == {}
             mail = var / "state" / "mail" / "magistrates"
             files = wait_for(lambda: delivered_files(mail), timeout=30)
-            assert files and all(f.stat().st_uid == pwd.getpwnam("nobody").pw_uid for f in files)
+            assert files and all(f.stat().st_uid == nobody for f in files)
             children = Path(f"/proc/{gateway.pid}/task/{gateway.pid}/children").read_text().split()
-            assert children and all(_status(int(c))["Uid"].split()[0] == status["Uid"].split()[0]
+            assert children and all(_status(int(c))["Uid"].split()[0] == str(nobody)
                                     for c in children)  # fmt: skip
         finally:
             gateway.terminate()
@@ -151,14 +160,6 @@ def test_the_gateway_takes_port_25s_kind_as_nobody_with_only_the_units_capabilit
         assert gateway.returncode == 0
     finally:
         shutil.rmtree(var, ignore_errors=True)
-
-
-def _answers(port: int) -> bool:
-    try:
-        with smtplib.SMTP("127.0.0.1", port, timeout=5):
-            return True
-    except OSError:
-        return False
 
 
 def _status(pid: int) -> dict[str, str]:

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from gateway_helpers import (
     delivered_files,
     free_port,
     gateway_settings,
+    listening,
     wait_for,
 )
 from mailrouter.gateway import Gateway
@@ -55,25 +55,17 @@ def test_serve_refuses_before_it_listens(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        assert wait_for(lambda: _listening(first_port), timeout=30)
+        assert wait_for(lambda: listening(first_port), timeout=30)
         second = subprocess.run(
             [MAILROUTER, "serve"], env={**env, "MAILROUTER_SMTP__PORT": str(second_port)},
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert second.returncode == 1
         assert f"is in use by another mailrouter (pid {first.pid} " in second.stderr
-        assert not _listening(second_port)
+        assert not listening(second_port)
     finally:
         first.terminate()
         first.wait(30)
-
-
-def _listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
 
 
 def _rules_copy(tmp_path: Path) -> Path:
@@ -337,7 +329,7 @@ def test_sighup_reloads_and_status_shows_the_outcome(tmp_path: Path) -> None:
         return shown.stdout
 
     try:
-        assert wait_for(lambda: _listening(port), timeout=30)
+        assert wait_for(lambda: listening(port), timeout=30)
         assert "no reload since start" in status()
         path = rules / "rules.yaml"
         crown_rule = "when: {court_type: [crown]}\n    route: crown_court"
