@@ -28,7 +28,11 @@ def scrape(gateway: RunningGateway) -> Samples:
 def scrape_url(url: str) -> Samples:
     with urllib.request.urlopen(url, timeout=10) as answer:
         assert answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-        text = answer.read().decode()
+        return parse_samples(answer.read().decode())
+
+
+def parse_samples(text: str) -> Samples:
+    """The exposition `text` as prometheus_client's own parser reads it."""
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(text)
@@ -132,9 +136,4 @@ def test_an_acceptors_reports_count_in_the_gateways_metrics(tmp_path: Path) -> N
 
 def _render(metrics: GatewayMetrics) -> Samples:
     totals = {key: [] for key in ("queue", "messages", "attempts", "notices", "refusals")}
-    text = metrics.render(totals).decode()  # type: ignore[arg-type]
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
+    return parse_samples(metrics.render(totals).decode())  # type: ignore[arg-type]
